@@ -1,0 +1,41 @@
+# The two commands of the README: `make demo` (set up, start the stack, run the main job)
+# and `make test` (set up, lint, type-check, check contracts, run every test).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo lint test bench up down clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/trawl up
+	$(BIN)/trawl demo
+
+lint: setup
+	$(BIN)/ruff check shared services tests bench
+	$(BIN)/ruff format --check shared services tests bench
+	$(BIN)/mypy --strict shared services
+	$(BIN)/trawl schemas check
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python bench/outbox_throughput.py
+
+up: setup
+	$(BIN)/trawl up
+
+down: setup
+	$(BIN)/trawl down
+
+clean: down
+	rm -rf .trawl

@@ -1,0 +1,4 @@
+from services.crawler.app import SPEC
+from shared.service import main
+
+main(SPEC)

@@ -1,0 +1,16 @@
+"""URL identity for the frontier: one canonical form, one hash per page."""
+
+from __future__ import annotations
+
+import hashlib
+
+from w3lib.url import canonicalize_url
+
+
+def canonical_url(url: str) -> str:
+    """Sorted query, normalised percent-encoding, no fragment (w3lib, as Scrapy does)."""
+    return canonicalize_url(url, keep_fragments=False)
+
+
+def url_hash(url: str) -> str:
+    return hashlib.sha256(canonical_url(url).encode()).hexdigest()

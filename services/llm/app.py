@@ -1,0 +1,18 @@
+"""LLM: tasks over products, items and chunks; sessions, retries, failed tasks."""
+
+from pathlib import Path
+
+from services.llm import handlers
+from shared import runs
+from shared.events import JobCreated, RunCancelled, RunDeleted
+from shared.service import ServiceSpec
+
+SPEC = ServiceSpec(
+    name="llm",
+    handlers={
+        JobCreated: handlers.on_job_created,
+        RunCancelled: runs.on_run_cancelled,
+        RunDeleted: runs.on_run_deleted,
+    },
+    migrations_dir=Path(__file__).parent / "migrations",
+)

@@ -1,0 +1,284 @@
+"""`trawl`: the local stack, the services, contracts and a demo of the pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared import contracts, localstack, migrations
+from shared.config import Settings
+from shared.db import connect_admin
+from shared.events import JobConfig, JobSubmitted, LlmQuery
+from shared.kafka import ensure_topics
+from shared.logging import configure_logging
+from shared.producer import publish_direct
+from shared.service import ServiceRuntime, run_until_signalled
+from shared.topics import all_topics
+
+app = typer.Typer(help="Trawl: crawl, extract, index, search and export, over Kafka.", no_args_is_help=True)
+schemas_app = typer.Typer(help="Event contracts under schemas/.", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+console = Console()
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+@app.command()
+def up() -> None:
+    """Start the local stack (Kafka, PostgreSQL, S3), create topics, apply migrations."""
+    settings = _settings()
+    try:
+        localstack.up(settings, log=lambda line: console.print(f"[dim]{line}[/dim]"))
+    except localstack.StackError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    created = asyncio.run(_prepare(settings))
+    console.print(
+        f"topics: {len(created)} created, {len(all_topics(settings.topic_prefix)) - len(created)} existed"
+    )
+    _print_status(settings)
+
+
+async def _prepare(settings: Settings) -> list[str]:
+    created = await ensure_topics(
+        settings.kafka,
+        all_topics(settings.topic_prefix),
+        partitions=settings.topic_partitions,
+        replication=settings.topic_replication,
+    )
+    await _migrate_all(settings)
+    return created
+
+
+@app.command()
+def down() -> None:
+    """Stop the local stack processes that `trawl up` started."""
+    localstack.down(_settings(), log=lambda line: console.print(f"[dim]{line}[/dim]"))
+
+
+@app.command()
+def status() -> None:
+    """Show the state of Kafka, PostgreSQL and S3."""
+    _print_status(_settings())
+
+
+def _print_status(settings: Settings) -> None:
+    table = Table("component", "state", "address", "pid", "detail")
+    for component in localstack.status(settings):
+        colour = {"running": "green", "external": "cyan"}.get(component.state, "red")
+        table.add_row(
+            component.name,
+            f"[{colour}]{component.state}[/{colour}]",
+            component.address,
+            str(component.pid or ""),
+            component.detail,
+        )
+    console.print(table)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply every service's migrations (safe to run from several places at once)."""
+    for service, applied in asyncio.run(_migrate_all(_settings())).items():
+        console.print(f"{service}: {', '.join(applied) if applied else 'up to date'}")
+
+
+async def _migrate_all(settings: Settings) -> dict[str, list[str]]:
+    from services.registry import all_specs
+
+    conn = await connect_admin(settings)
+    try:
+        return {
+            spec.name: await migrations.migrate(
+                conn, settings.schema_for(spec.name), migrations.discover(spec.migrations_dir)
+            )
+            for spec in all_specs()
+        }
+    finally:
+        await conn.close()
+
+
+@app.command("run-all")
+def run_all() -> None:
+    """Run all five services in this process until Ctrl-C."""
+    from services.registry import all_specs
+
+    settings = _settings()
+    configure_logging("trawl", settings.log_level, settings.log_json)
+    asyncio.run(run_until_signalled([ServiceRuntime(spec, settings) for spec in all_specs()]))
+
+
+@schemas_app.command("generate")
+def schemas_generate(
+    allow_breaking: Annotated[bool, typer.Option(help="overwrite an existing version incompatibly")] = False,
+) -> None:
+    """Write schemas/events/*.json and schemas/asyncapi.json from the models."""
+    from services.registry import consumers_by_event_type
+
+    try:
+        written = contracts.generate(
+            contracts.SCHEMAS_DIR, consumers_by_event_type(), allow_breaking=allow_breaking
+        )
+    except contracts.ContractError as exc:
+        console.print(f"[red]{exc}[/red]\nAdd a new major version of the event instead.")
+        raise typer.Exit(1) from exc
+    console.print(f"wrote {len(written)} file(s)" + "".join(f"\n  {name}" for name in written))
+
+
+@schemas_app.command("check")
+def schemas_check() -> None:
+    """Fail when contracts are stale or an existing event version changed incompatibly."""
+    from services.registry import consumers_by_event_type
+
+    result = contracts.check(contracts.SCHEMAS_DIR, consumers_by_event_type())
+    for problem in result.breaking:
+        console.print(f"[red]breaking:[/red] {problem}")
+    for problem in result.stale:
+        console.print(f"[yellow]stale:[/yellow] {problem}")
+    if not result.ok:
+        hint = "make a new major version" if result.breaking else "run `trawl schemas generate`"
+        console.print(f"schema check failed: {hint}")
+        raise typer.Exit(1)
+    console.print("schemas: up to date and compatible")
+
+
+@app.command()
+def demo(
+    seed: Annotated[str, typer.Option(help="seed URL of the demo job")] = "https://example.com/",
+    wait_seconds: Annotated[float, typer.Option(help="seconds to wait for each hop")] = 60.0,
+) -> None:
+    """Run all services, submit one job over Kafka and show where its events travelled."""
+    settings = _settings()
+    configure_logging("trawl", "WARNING", json=False)
+    asyncio.run(_prepare(settings))
+    ok = asyncio.run(_demo(settings, seed, wait_seconds))
+    raise typer.Exit(0 if ok else 1)
+
+
+async def _demo(settings: Settings, seed: str, wait_seconds: float) -> bool:
+    from services.registry import all_specs
+
+    runtimes = [ServiceRuntime(spec, settings) for spec in all_specs()]
+    for runtime in runtimes:
+        await runtime.start()
+    try:
+        tenant_id = uuid4()
+        good = JobSubmitted(
+            tenant_id=tenant_id,
+            submission_id=uuid4(),
+            config=JobConfig(
+                name="demo",
+                seeds=[seed],
+                llm_queries=[LlmQuery(name="summary", prompt="Summarise the page.")],
+            ).model_dump(mode="json"),
+        )
+        bad = JobSubmitted(tenant_id=tenant_id, submission_id=uuid4(), config={"seeds": ["not a url"]})
+        started = time.monotonic()
+        await publish_direct(settings, [good, bad])
+        console.print(
+            f"published JobSubmitted {good.submission_id} (valid) and {bad.submission_id} (invalid)"
+        )
+        return await _trace(settings, good.submission_id, bad.submission_id, tenant_id, started, wait_seconds)
+    finally:
+        for runtime in reversed(runtimes):
+            await runtime.stop()
+
+
+async def _trace(
+    settings: Settings,
+    submission_id: UUID,
+    rejected_id: UUID,
+    tenant_id: UUID,
+    started: float,
+    wait_seconds: float,
+) -> bool:
+    schema = settings.schema_for
+    conn = await connect_admin(settings)
+    try:
+        run_id = await _wait_for(
+            lambda: conn.fetchval(
+                f"SELECT id FROM {schema('ingest')}.runs WHERE submission_id = $1", submission_id
+            ),
+            wait_seconds,
+        )
+        hops: list[tuple[str, str, Callable[[], Awaitable[Any]]]] = [
+            ("ingest", "JobSubmitted -> run row, JobCreated in outbox", lambda: _ready(run_id)),
+            (
+                "crawler",
+                "JobCreated -> crawl run + frontier seeds",
+                lambda: conn.fetchval(
+                    f"SELECT pages_total FROM {schema('crawler')}.crawl_runs WHERE run_id = $1", run_id
+                ),
+            ),
+            (
+                "extractor",
+                "JobCreated -> run config kept",
+                lambda: conn.fetchval(
+                    f"SELECT 1 FROM {schema('extractor')}.run_configs WHERE run_id = $1", run_id
+                ),
+            ),
+            (
+                "llm",
+                "JobCreated -> LLM queries stored",
+                lambda: conn.fetchval(
+                    f"SELECT NULLIF(count(*), 0) FROM {schema('llm')}.queries WHERE run_id = $1", run_id
+                ),
+            ),
+            (
+                "exporter",
+                "JobCreated -> run config kept",
+                lambda: conn.fetchval(
+                    f"SELECT 1 FROM {schema('exporter')}.run_configs WHERE run_id = $1", run_id
+                ),
+            ),
+            (
+                "ingest",
+                "invalid JobSubmitted -> JobRejected with reasons",
+                lambda: conn.fetchval(
+                    f"SELECT array_to_string(reasons, '; ') FROM {schema('ingest')}.rejected_submissions "
+                    "WHERE submission_id = $1",
+                    rejected_id,
+                ),
+            ),
+        ]
+        table = Table("service", "what happened", "result", "after")
+        ok = run_id is not None
+        for service, what, probe in hops if ok else hops[-1:]:
+            value = await _wait_for(probe, wait_seconds)
+            ok = ok and value is not None
+            shown = "[red]not seen[/red]" if value is None else str(value)
+            table.add_row(service, what, shown, f"{(time.monotonic() - started) * 1000:.0f} ms")
+        console.print(f"tenant {tenant_id}, run {run_id}")
+        console.print(table)
+        console.print(
+            "[green]the job travelled through all five services[/green]" if ok else "[red]incomplete[/red]"
+        )
+        return ok
+    finally:
+        await conn.close()
+
+
+async def _ready(value: Any) -> Any:
+    return value
+
+
+async def _wait_for(probe: Callable[[], Awaitable[Any]], wait_seconds: float) -> Any:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        value = await probe()
+        if value is not None or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(0.1)
+
+
+def main() -> None:
+    app()

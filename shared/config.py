@@ -1,0 +1,78 @@
+"""Settings for every Trawl process, read from `TRAWL_*` environment variables.
+
+The defaults point at the local stack that `trawl up` starts, so nothing needs to be set
+for local use. Setting `TRAWL_KAFKA_BOOTSTRAP`, `TRAWL_PG_DSN` or `TRAWL_S3_ENDPOINT`
+switches that piece to an external server and `trawl up` leaves it alone.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+LOCAL_KAFKA_PORT = 19092
+LOCAL_KAFKA_CONTROLLER_PORT = 19093
+LOCAL_PG_PORT = 15432
+LOCAL_S3_PORT = 18333
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRAWL_", extra="ignore")
+
+    home: Path = Field(default=REPO_ROOT / ".trawl", description="state of the local stack")
+
+    # External servers; None means "the local stack's".
+    kafka_bootstrap: str | None = None
+    pg_dsn: str | None = None
+    s3_endpoint: str | None = None
+
+    s3_access_key: str = "trawl"
+    s3_secret_key: str = "trawl-local-secret"
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "trawl-data"
+
+    # Isolation of several deployments (or tests) sharing one broker and one database.
+    topic_prefix: str = ""
+    schema_prefix: str = ""
+    topic_partitions: int = Field(default=6, ge=1)
+    topic_replication: int = Field(default=1, ge=1)
+
+    # Consumers: attempts before the DLQ, exponential backoff between them.
+    handler_max_attempts: int = Field(default=4, ge=1)
+    handler_backoff_initial: float = Field(default=0.2, gt=0)
+    handler_backoff_max: float = Field(default=10.0, gt=0)
+
+    # Outbox relay.
+    outbox_batch_size: int = Field(default=2000, ge=1)
+    outbox_poll_interval: float = Field(default=1.0, gt=0)
+    outbox_retention_seconds: float = Field(default=3600.0, ge=0)
+    inbox_retention_seconds: float = Field(default=7 * 24 * 3600.0, ge=0)
+
+    # Health/metrics HTTP; each service adds its offset to the base port (0 = ephemeral).
+    http_host: str = "127.0.0.1"
+    http_base_port: int = 18100
+
+    internal_token: str = "trawl-local-internal-token"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @cached_property
+    def kafka(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{LOCAL_KAFKA_PORT}"
+
+    @cached_property
+    def postgres_dsn(self) -> str:
+        return self.pg_dsn or f"postgresql://postgres@127.0.0.1:{LOCAL_PG_PORT}/postgres"
+
+    @cached_property
+    def s3_url(self) -> str:
+        return self.s3_endpoint or f"http://127.0.0.1:{LOCAL_S3_PORT}"
+
+    def schema_for(self, service: str) -> str:
+        """The Postgres schema (and role) a service owns."""
+        return f"{self.schema_prefix}{service}"

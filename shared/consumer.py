@@ -1,0 +1,282 @@
+"""From a Kafka record to a handler call, exactly once in effect (DESIGN.md §4).
+
+For each record: read the CloudEvents headers, validate the payload against its model, then
+run the handler inside one transaction together with the inbox insert (a redelivered
+`ce_id` finds its inbox row and is acknowledged without effect) and the outbox writes.
+A handler that keeps failing is retried with exponential backoff; after the last attempt
+the record goes to `<topic>.dlq` with the reason in headers and a `TaskFailed` is owed —
+both written through the outbox in one transaction with the inbox row, so a crash at any
+point neither loses the record nor dead-letters it twice. Records that cannot be decoded or
+fail the schema go to the DLQ at once. Postgres being unreachable is not the event's fault:
+that is retried without counting attempts, and the offset is not committed meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+import asyncpg
+from pydantic import ValidationError
+
+from shared import metrics
+from shared.db import Connection
+from shared.envelope import Envelope, EnvelopeError
+from shared.events import Event, TaskFailed
+from shared.logging import log_context
+from shared.outbox import Outbox, OutboxMessage
+from shared.topics import dlq_topic
+
+log = logging.getLogger(__name__)
+
+
+class Record(Protocol):
+    """What we need of an aiokafka ConsumerRecord."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Any
+
+
+@dataclass
+class HandlerContext:
+    """What a handler gets besides its event: the transaction's connection and the outbox."""
+
+    conn: Connection
+    envelope: Envelope
+    outbox: Outbox
+
+
+Handler = Callable[[HandlerContext, Any], Awaitable[None]]
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    DUPLICATE = "duplicate"
+    DEAD_LETTERED = "dead_lettered"
+
+
+class DeadLetterReason(StrEnum):
+    UNDECODABLE = "undecodable"
+    SCHEMA = "schema"
+    UNKNOWN_TYPE = "unknown_type"
+    HANDLER = "handler"
+
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+)
+
+
+class _Rejected(Exception):
+    def __init__(self, reason: DeadLetterReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 4
+    initial_backoff: float = 0.2
+    max_backoff: float = 10.0
+
+    def backoff(self, attempt: int) -> float:
+        return float(min(self.initial_backoff * 2 ** (attempt - 1), self.max_backoff))
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        service: str,
+        pool: asyncpg.Pool,
+        handlers: Mapping[type[Event], Handler],
+        topic_prefix: str,
+        retry: RetryPolicy,
+    ) -> None:
+        self._service = service
+        self._pool = pool
+        self._topic_prefix = topic_prefix
+        self._retry = retry
+        self._handlers = {
+            event_type.type_name(): (event_type, handler) for event_type, handler in handlers.items()
+        }
+
+    @property
+    def event_types(self) -> list[type[Event]]:
+        return [event_type for event_type, _ in self._handlers.values()]
+
+    async def process(self, record: Record) -> Outcome:
+        """Returns once the record's outcome is durably recorded; safe to commit its offset after."""
+        backoff = 0.1
+        while True:
+            try:
+                return await self._process_once(record)
+            except TRANSIENT_ERRORS as exc:
+                log.warning("postgres unavailable while handling %s: %s; retrying", record.topic, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _process_once(self, record: Record) -> Outcome:
+        try:
+            envelope, handler, event = self._decode(record)
+        except _Rejected as rejected:
+            await self._dead_letter(record, None, rejected.reason, rejected.detail, attempts=0)
+            return Outcome.DEAD_LETTERED
+
+        with log_context(event_id=str(envelope.id), event_type=envelope.type, run_id=envelope.subject):
+            attempt = 0
+            while True:
+                attempt += 1
+                started = time.perf_counter()
+                try:
+                    outcome = await self._handle(envelope, handler, event)
+                except TRANSIENT_ERRORS:
+                    raise
+                except Exception as exc:
+                    if attempt < self._retry.max_attempts:
+                        delay = self._retry.backoff(attempt)
+                        log.warning("handler failed (attempt %d), retrying in %.2fs: %s", attempt, delay, exc)
+                        metrics.EVENTS_CONSUMED.labels(self._service, envelope.type, "retried").inc()
+                        await asyncio.sleep(delay)
+                        continue
+                    log.error("handler failed %d times, dead-lettering", attempt, exc_info=exc)
+                    detail = "".join(traceback.format_exception_only(exc)).strip()
+                    await self._dead_letter(
+                        record, envelope, DeadLetterReason.HANDLER, detail, attempt, event
+                    )
+                    return Outcome.DEAD_LETTERED
+                finally:
+                    metrics.HANDLER_SECONDS.labels(self._service, envelope.type).observe(
+                        time.perf_counter() - started
+                    )
+                metrics.EVENTS_CONSUMED.labels(self._service, envelope.type, outcome.value).inc()
+                return outcome
+
+    def _decode(self, record: Record) -> tuple[Envelope, Handler, Event]:
+        try:
+            envelope = Envelope.from_headers(record.headers or ())
+        except EnvelopeError as exc:
+            raise _Rejected(DeadLetterReason.UNDECODABLE, str(exc)) from exc
+        known = self._handlers.get(envelope.type)
+        if known is None:
+            raise _Rejected(DeadLetterReason.UNKNOWN_TYPE, f"no handler for ce_type {envelope.type!r}")
+        event_type, handler = known
+        try:
+            payload = json.loads(record.value or b"")
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise _Rejected(DeadLetterReason.UNDECODABLE, f"payload is not JSON: {exc}") from exc
+        try:
+            event = event_type.model_validate(payload)
+        except ValidationError as exc:
+            raise _Rejected(DeadLetterReason.SCHEMA, _validation_summary(exc)) from exc
+        if envelope.tenant_id is not None and envelope.tenant_id != event.tenant_id:
+            raise _Rejected(DeadLetterReason.SCHEMA, "tenant_id header and payload disagree")
+        return envelope, handler, event
+
+    async def _handle(self, envelope: Envelope, handler: Handler, event: Event) -> Outcome:
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await _claim(conn, envelope, "handled"):
+                return Outcome.DUPLICATE
+            outbox = Outbox(conn, source=self._service, topic_prefix=self._topic_prefix, cause=envelope)
+            await handler(HandlerContext(conn, envelope, outbox), event)
+        return Outcome.OK
+
+    async def _dead_letter(
+        self,
+        record: Record,
+        envelope: Envelope | None,
+        reason: DeadLetterReason,
+        detail: str,
+        attempts: int,
+        event: Event | None = None,
+    ) -> None:
+        headers = [(name, value) for name, value in (record.headers or ()) if not name.startswith("dlq_")]
+        headers += [
+            (name, value.encode())
+            for name, value in (
+                ("dlq_reason", reason.value),
+                ("dlq_error", detail[:4000]),
+                ("dlq_service", self._service),
+                ("dlq_source_topic", record.topic),
+                ("dlq_source_partition", str(record.partition)),
+                ("dlq_source_offset", str(record.offset)),
+                ("dlq_attempts", str(attempts)),
+                ("dlq_failed_at", datetime.now(UTC).isoformat()),
+            )
+        ]
+        copy = OutboxMessage(dlq_topic(record.topic), record.key, headers, record.value or b"")
+        async with self._pool.acquire() as conn, conn.transaction():
+            if envelope is not None and not await _claim(conn, envelope, "dead_lettered"):
+                return
+            outbox = Outbox(conn, source=self._service, topic_prefix=self._topic_prefix, cause=envelope)
+            await outbox.add(copy)
+            if event is not None and envelope is not None:
+                await outbox.publish(
+                    TaskFailed(
+                        tenant_id=event.tenant_id,
+                        service=self._service,
+                        task_kind=envelope.type,
+                        job_id=getattr(event, "job_id", None),
+                        run_id=getattr(event, "run_id", None),
+                        ids={"event_id": str(envelope.id), "topic": record.topic},
+                        error=detail[:4000],
+                        attempts=attempts,
+                        failed_at=datetime.now(UTC),
+                    )
+                )
+        metrics.DLQ_TOTAL.labels(self._service, record.topic, reason.value).inc()
+        metrics.EVENTS_CONSUMED.labels(
+            self._service, envelope.type if envelope else "unknown", Outcome.DEAD_LETTERED.value
+        ).inc()
+        log.error(
+            "dead-lettered record %s/%d@%d: %s: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            reason,
+            detail,
+        )
+
+
+async def _claim(conn: Connection, envelope: Envelope, outcome: str) -> bool:
+    """Record the event id in the inbox; False when it was already there (a redelivery)."""
+    inserted = await conn.fetchval(
+        """INSERT INTO inbox (event_id, event_type, outcome) VALUES ($1, $2, $3)
+           ON CONFLICT (event_id) DO NOTHING RETURNING true""",
+        envelope.id,
+        envelope.type,
+        outcome,
+    )
+    return bool(inserted)
+
+
+async def prune_inbox(pool: asyncpg.Pool, retention_seconds: float) -> int:
+    """Forget event ids older than the longest redelivery we guard against."""
+    async with pool.acquire() as conn:
+        status: str = await conn.execute(
+            "DELETE FROM inbox WHERE received_at < now() - make_interval(secs => $1)", retention_seconds
+        )
+    return int(status.split()[-1])
+
+
+def _validation_summary(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or '<root>'}: {error['msg']}"
+        for error in exc.errors()
+    )[:4000]

@@ -1,0 +1,43 @@
+"""PostgreSQL connections: one asyncpg pool per service, confined to the service's schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from shared.config import Settings
+
+# What store functions take: a plain connection or one borrowed from a pool.
+Connection = asyncpg.Connection | PoolConnectionProxy
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(
+    settings: Settings, service: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any
+) -> asyncpg.Pool:
+    """A pool whose connections act as the service's role with its schema as search path,
+    so store SQL uses unqualified names and cannot touch another service's tables."""
+    schema = settings.schema_for(service)
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        settings.postgres_dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        server_settings={"search_path": schema, "role": schema},
+        **kwargs,
+    )
+    return pool
+
+
+async def connect_admin(settings: Settings) -> asyncpg.Connection:
+    """A single connection with the DSN's own rights (migrations, tests, tooling)."""
+    conn: asyncpg.Connection = await asyncpg.connect(settings.postgres_dsn)
+    await _init_connection(conn)
+    return conn

@@ -1,0 +1,31 @@
+-- Every service schema gets the same outbox and inbox (DESIGN.md §4).
+
+CREATE TABLE outbox (
+    id            bigserial PRIMARY KEY,
+    topic         text        NOT NULL,
+    key           bytea,
+    header_names  text[]      NOT NULL,
+    header_values bytea[]     NOT NULL,
+    payload       bytea       NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    published_at  timestamptz
+);
+CREATE INDEX outbox_pending_idx ON outbox (id) WHERE published_at IS NULL;
+CREATE INDEX outbox_published_idx ON outbox (published_at) WHERE published_at IS NOT NULL;
+
+-- Wake the relay on commit; one notification per inserting statement is enough.
+CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify(TG_TABLE_SCHEMA || '_outbox', '');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
+
+CREATE TABLE inbox (
+    event_id    uuid PRIMARY KEY,
+    event_type  text        NOT NULL,
+    outcome     text        NOT NULL CHECK (outcome IN ('handled', 'dead_lettered')),
+    received_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX inbox_received_idx ON inbox (received_at);

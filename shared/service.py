@@ -1,0 +1,186 @@
+"""The runtime every service shares: migrate, connect, consume, relay, serve health.
+
+A service declares what it is (`ServiceSpec`: its name, its handlers, its migrations);
+`ServiceRuntime` does the rest the same way for all five.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker
+from starlette.routing import BaseRoute
+
+from shared import migrations
+from shared.config import Settings
+from shared.consumer import EventConsumer, Handler, RetryPolicy, prune_inbox
+from shared.db import connect_admin, create_pool
+from shared.events import SERVICES, Event
+from shared.http import HealthServer
+from shared.kafka import build_broker, ensure_topics, subscribe
+from shared.logging import configure_logging
+from shared.outbox import OutboxRelay, kafka_producer
+from shared.s3 import ObjectStore
+from shared.topics import all_topics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    handlers: Mapping[type[Event], Handler]
+    migrations_dir: Path
+    routes: Callable[[ServiceRuntime], Sequence[BaseRoute]] = field(default=lambda _runtime: ())
+
+    @property
+    def http_port_offset(self) -> int:
+        return SERVICES.index(self.name)
+
+
+class ServiceRuntime:
+    def __init__(self, spec: ServiceSpec, settings: Settings, *, http_port: int | None = None) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.schema = settings.schema_for(spec.name)
+        self._http_port = (
+            http_port if http_port is not None else settings.http_base_port + spec.http_port_offset
+        )
+        self._stack = contextlib.AsyncExitStack()
+        self.pool: asyncpg.Pool | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.broker: KafkaBroker | None = None
+        self.objects: ObjectStore | None = None
+        self.http: HealthServer | None = None
+        self.relay: OutboxRelay | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def migrate(self) -> list[str]:
+        conn = await connect_admin(self.settings)
+        try:
+            return await migrations.migrate(conn, self.schema, migrations.discover(self.spec.migrations_dir))
+        finally:
+            await conn.close()
+
+    async def start(self) -> None:
+        settings = self.settings
+        applied = await self.migrate()
+        if applied:
+            log.info("applied migrations %s", ", ".join(applied))
+        await ensure_topics(
+            settings.kafka,
+            all_topics(settings.topic_prefix),
+            partitions=settings.topic_partitions,
+            replication=settings.topic_replication,
+        )
+        self.pool = await create_pool(settings, self.spec.name)
+        self._stack.push_async_callback(self.pool.close)
+
+        self.objects = await self._stack.enter_async_context(ObjectStore.from_settings(settings))
+
+        self.producer = kafka_producer(settings.kafka, client_id=f"trawl-{self.spec.name}-relay")
+        await self.producer.start()
+        self._stack.push_async_callback(self.producer.stop)
+        self.relay = OutboxRelay(
+            self.pool,
+            self.producer,
+            service=self.spec.name,
+            schema=self.schema,
+            batch_size=settings.outbox_batch_size,
+            poll_interval=settings.outbox_poll_interval,
+            retention_seconds=settings.outbox_retention_seconds,
+        )
+        self._spawn(self.relay.run(), "outbox-relay")
+        self._spawn(self._prune_inbox_forever(), "inbox-pruner")
+
+        consumer = EventConsumer(
+            service=self.spec.name,
+            pool=self.pool,
+            handlers=self.spec.handlers,
+            topic_prefix=settings.topic_prefix,
+            retry=RetryPolicy(
+                settings.handler_max_attempts, settings.handler_backoff_initial, settings.handler_backoff_max
+            ),
+        )
+        self.broker = build_broker(settings, self.spec.name)
+        subscribe(self.broker, consumer, settings, self.spec.name)
+        await self.broker.start()
+        self._stack.push_async_callback(self.broker.stop)
+
+        self.http = HealthServer(
+            self.spec.name,
+            settings.http_host,
+            self._http_port,
+            checks={"postgres": self._check_postgres, "kafka": self._check_kafka, "s3": self.objects.ping},
+            routes=self.spec.routes(self),
+        )
+        await self.http.start()
+        self._stack.push_async_callback(self.http.stop)
+        log.info("%s started (http on %s:%d)", self.spec.name, settings.http_host, self.http.port)
+
+    def _spawn(self, coro: Awaitable[None], name: str) -> None:
+        task = asyncio.ensure_future(coro)
+        task.set_name(f"{self.spec.name}-{name}")
+        task.add_done_callback(_log_crash)
+        self._tasks.append(task)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self._stack.aclose()
+
+    async def _check_postgres(self) -> None:
+        assert self.pool is not None
+        await self.pool.fetchval("SELECT 1")
+
+    async def _check_kafka(self) -> None:
+        assert self.producer is not None
+        await self.producer.client.fetch_all_metadata()
+
+    async def _prune_inbox_forever(self) -> None:
+        assert self.pool is not None
+        while True:
+            await asyncio.sleep(600)
+            with contextlib.suppress(*_TRANSIENT):
+                await prune_inbox(self.pool, self.settings.inbox_retention_seconds)
+
+
+_TRANSIENT = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+def _log_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task %s crashed", task.get_name(), exc_info=task.exception())
+
+
+async def run_until_signalled(runtimes: Sequence[ServiceRuntime]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    started: list[ServiceRuntime] = []
+    try:
+        for runtime in runtimes:
+            await runtime.start()
+            started.append(runtime)
+        await stop.wait()
+    finally:
+        for runtime in reversed(started):
+            await runtime.stop()
+
+
+def main(spec: ServiceSpec) -> None:
+    """`python -m services.<name>`."""
+    settings = Settings()
+    configure_logging(spec.name, settings.log_level, settings.log_json)
+    asyncio.run(run_until_signalled([ServiceRuntime(spec, settings)]))

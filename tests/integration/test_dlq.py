@@ -1,0 +1,107 @@
+"""Poison messages through a real service runtime (FastStream consumer, Kafka, PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from shared.config import Settings
+from shared.consumer import HandlerContext
+from shared.envelope import Envelope
+from shared.events import JobConfig, JobCreated, TaskFailed
+from shared.service import ServiceRuntime, ServiceSpec
+from shared.topics import dlq_topic, topic_for
+from tests.support import consume_all, header, wait_until
+
+pytestmark = pytest.mark.integration
+
+FIXTURE_MIGRATIONS = Path(__file__).parent / "fixtures" / "migrations"
+
+
+async def _handle(ctx: HandlerContext, event: JobCreated) -> None:
+    if event.config.name == "poison":
+        raise RuntimeError("this job always fails")
+    await ctx.conn.execute(
+        "INSERT INTO effects (run_id, note) VALUES ($1, $2)", event.run_id, event.config.name
+    )
+
+
+SPEC = ServiceSpec(name="dlqtest", handlers={JobCreated: _handle}, migrations_dir=FIXTURE_MIGRATIONS)
+
+
+def _job(tenant_id: object, name: str) -> JobCreated:
+    return JobCreated.model_validate(
+        {
+            "tenant_id": tenant_id,
+            "job_id": uuid4(),
+            "run_id": uuid4(),
+            "config": JobConfig(name=name, seeds=["https://example.com/"]).model_dump(mode="json"),
+            "created_at": datetime.now(UTC),
+        }
+    )
+
+
+async def test_bad_messages_go_to_the_dlq_with_reasons_and_the_rest_is_processed(settings: Settings) -> None:
+    settings = settings.model_copy(update={"handler_max_attempts": 3, "handler_backoff_initial": 0.05})
+    runtime = ServiceRuntime(SPEC, settings, http_port=0)
+    await runtime.start()
+    topic = topic_for(JobCreated, settings.topic_prefix)
+    tenant = uuid4()
+    good = [_job(tenant, f"good-{index}") for index in range(3)]
+    poison = _job(tenant, "poison")
+
+    def headers_for(event_id_source: JobCreated) -> list[tuple[str, bytes]]:
+        return Envelope.new(
+            source="test", type=JobCreated.type_name(), subject=str(event_id_source.run_id), tenant_id=tenant
+        ).to_headers()
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka)
+    await producer.start()
+    try:
+        key = b"one-partition"  # everything on one partition: the good events queue behind the bad ones
+        await producer.send_and_wait(topic, b"{not json", key=key, headers=headers_for(good[0]))
+        wrong = json.dumps({"tenant_id": str(tenant), "run_id": "not-a-uuid"}).encode()
+        await producer.send_and_wait(topic, wrong, key=key, headers=headers_for(good[0]))
+        await producer.send_and_wait(
+            topic, poison.model_dump_json().encode(), key=key, headers=headers_for(poison)
+        )
+        for event in good:
+            await producer.send_and_wait(
+                topic, event.model_dump_json().encode(), key=key, headers=headers_for(event)
+            )
+    finally:
+        await producer.stop()
+
+    try:
+        assert runtime.pool is not None
+        pool = runtime.pool
+        assert await wait_until(lambda: pool.fetchval("SELECT count(*) = 3 FROM effects"), within=60)
+        names = sorted(row["note"] for row in await pool.fetch("SELECT note FROM effects"))
+        assert names == ["good-0", "good-1", "good-2"]
+
+        dead = await consume_all(settings, [dlq_topic(topic)], expected=3)
+        failed = await consume_all(settings, [topic_for(TaskFailed, settings.topic_prefix)], expected=1)
+    finally:
+        await runtime.stop()
+
+    reasons = [header(record, "dlq_reason") for record in dead]
+    assert reasons == ["undecodable", "schema", "handler"]
+    assert dead[0].value == b"{not json"
+    assert "payload is not JSON" in (header(dead[0], "dlq_error") or "")
+    assert "run_id" in (header(dead[1], "dlq_error") or "")
+    assert "this job always fails" in (header(dead[2], "dlq_error") or "")
+    assert header(dead[2], "dlq_attempts") == "3"
+    assert all(header(record, "dlq_source_topic") == topic for record in dead)
+
+    assert len(failed) == 1
+    task_failed = TaskFailed.model_validate_json(failed[0].value)
+    assert task_failed.service == "dlqtest"
+    assert task_failed.run_id == poison.run_id
+    assert task_failed.attempts == 3
+    assert "this job always fails" in task_failed.error
+    assert header(failed[0], "causation_id") == header(dead[2], "ce_id")

@@ -1,0 +1,91 @@
+"""Helpers shared by integration tests: real Kafka reads, schemas, a running relay."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer
+
+from shared import migrations
+from shared.config import Settings
+from shared.db import connect_admin
+from shared.kafka import ensure_topics
+from shared.outbox import OutboxRelay, kafka_producer
+from shared.topics import all_topics
+
+
+async def consume_all(
+    settings: Settings, topics: list[str], *, expected: int, within: float = 60.0, quiet: float = 1.5
+) -> list[Any]:
+    """Every record on `topics` from the beginning: waits for `expected` records, then for a
+    quiet period so that extra (duplicate) deliveries are seen too."""
+    consumer = AIOKafkaConsumer(
+        *topics, bootstrap_servers=settings.kafka, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    records: list[Any] = []
+    deadline = time.monotonic() + within
+    try:
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=int(quiet * 1000))
+            fetched = [record for partition in batch.values() for record in partition]
+            records += fetched
+            if not fetched and len(records) >= expected:
+                break
+    finally:
+        await consumer.stop()
+    return records
+
+
+def header(record: Any, name: str) -> str | None:
+    for key, value in record.headers or ():
+        if key == name:
+            return str(value.decode())
+    return None
+
+
+async def prepare(settings: Settings, service: str, migrations_dir: Path | None = None) -> str:
+    """Topics for the test's prefix and one migrated schema; returns the schema name."""
+    await ensure_topics(
+        settings.kafka, all_topics(settings.topic_prefix), partitions=settings.topic_partitions
+    )
+    conn = await connect_admin(settings)
+    try:
+        schema = settings.schema_for(service)
+        await migrations.migrate(conn, schema, migrations.discover(migrations_dir))
+        return schema
+    finally:
+        await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def running_relay(pool: asyncpg.Pool, settings: Settings, service: str) -> AsyncIterator[OutboxRelay]:
+    producer = kafka_producer(settings.kafka)
+    await producer.start()
+    relay = OutboxRelay(
+        pool, producer, service=service, schema=settings.schema_for(service), poll_interval=0.2
+    )
+    task = asyncio.create_task(relay.run())
+    try:
+        yield relay
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await producer.stop()
+
+
+async def wait_until(probe: Any, *, within: float = 30.0, interval: float = 0.1) -> Any:
+    """Poll an async probe until it returns something truthy."""
+    deadline = time.monotonic() + within
+    while True:
+        value = await probe()
+        if value or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(interval)

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     handler_backoff_max: float = Field(default=10.0, gt=0)
 
     # Outbox relay.
-    outbox_batch_size: int = Field(default=2000, ge=1)
+    outbox_batch_size: int = Field(default=1000, ge=1)
     outbox_poll_interval: float = Field(default=1.0, gt=0)
     outbox_retention_seconds: float = Field(default=3600.0, ge=0)
     inbox_retention_seconds: float = Field(default=7 * 24 * 3600.0, ge=0)

@@ -14,9 +14,29 @@ from shared.config import Settings
 Connection = asyncpg.Connection | PoolConnectionProxy
 
 
+_JSONB_VERSION = b"\x01"  # the binary jsonb wire format is a version byte, then the JSON text
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    return _JSONB_VERSION + json.dumps(value).encode()
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    for type_name in ("json", "jsonb"):
-        await conn.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    # Binary codecs, so that COPY (binary only in asyncpg) can write json columns too.
+    await conn.set_type_codec(
+        "json",
+        encoder=lambda value: json.dumps(value).encode(),
+        decoder=json.loads,
+        schema="pg_catalog",
+        format="binary",
+    )
+    await conn.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+    )
 
 
 async def create_pool(

@@ -73,7 +73,9 @@ async def delete_topics(bootstrap: str, topics: Iterable[str]) -> None:
 
 
 def build_broker(settings: Settings, service: str) -> KafkaBroker:
-    return KafkaBroker(settings.kafka, client_id=f"trawl-{service}", consumer_only=True, logger=_faststream_log)
+    return KafkaBroker(
+        settings.kafka, client_id=f"trawl-{service}", consumer_only=True, logger=_faststream_log
+    )
 
 
 async def _raw_body(message: StreamMessage[object]) -> bytes:

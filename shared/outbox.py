@@ -29,8 +29,8 @@ from shared.topics import topic_for
 
 log = logging.getLogger(__name__)
 
-_COLUMNS = ("topic", "key", "header_names", "header_values", "payload")
-_INSERT = f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES ($1, $2, $3, $4, $5)"
+_COLUMNS = ("topic", "key", "headers", "payload")
+_INSERT = f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES ($1, $2, $3, $4)"
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,7 @@ class OutboxMessage:
         return (
             self.topic,
             self.key,
-            [name for name, _ in self.headers],
-            [value for _, value in self.headers],
+            [[name, value.decode("latin-1")] for name, value in self.headers],
             self.payload,
         )
 
@@ -95,14 +94,15 @@ class Outbox:
         await self._conn.execute(_INSERT, *message.row())
 
 
-@dataclass(frozen=True)
-class PendingRow:
-    id: int
-    message: OutboxMessage
-
-
 class OutboxRelay:
-    """Drains one schema's outbox to Kafka until stopped."""
+    """Drains one schema's outbox to Kafka until stopped.
+
+    Only one relay per schema drains at a time (a session advisory lock: the leader), so
+    rows leave in id order and per-key order holds across replicas; the others stand by and
+    take over when the leader's connection goes. One batch is in flight at a time: keeping
+    several (each in its own transaction, the next one skipping the locked rows) measured
+    slower, the skipped rows costing more than the overlap saved.
+    """
 
     def __init__(
         self,
@@ -111,7 +111,7 @@ class OutboxRelay:
         *,
         service: str,
         schema: str,
-        batch_size: int = 2000,
+        batch_size: int = 1000,
         poll_interval: float = 1.0,
         retention_seconds: float = 3600.0,
     ) -> None:
@@ -126,88 +126,83 @@ class OutboxRelay:
         self.published = 0
 
     async def run(self) -> None:
-        listener = await self._pool.acquire()
+        backoff = 0.1
+        while True:
+            try:
+                await self._lead_or_stand_by()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("outbox relay: %s; retrying in %.1fs", exc, backoff)
+            except Exception:
+                # aiokafka's errors are not OSError; unacknowledged batches were rolled back.
+                log.exception("outbox relay: produce failed; retrying in %.1fs", backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)
+
+    async def _lead_or_stand_by(self) -> None:
         channel = f"{self._schema}_outbox"
-        await listener.add_listener(channel, self._on_notify)
-        try:
-            backoff = 0.1
-            last_housekeeping = 0.0
-            loop = asyncio.get_running_loop()
-            while True:
-                try:
-                    drained = await self.drain_once()
-                    backoff = 0.1
+        async with self._pool.acquire() as leader:
+            # Released with the connection: the pool resets it with pg_advisory_unlock_all().
+            await self._become_leader(leader)
+            await leader.add_listener(channel, self._on_notify)
+            try:
+                last_housekeeping = 0.0
+                loop = asyncio.get_running_loop()
+                while True:
+                    self._wake.clear()
+                    await self.drain()
                     if loop.time() - last_housekeeping > 10:
                         await self.housekeeping()
                         last_housekeeping = loop.time()
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    log.warning("outbox relay: %s; retrying in %.1fs", exc, backoff)
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 10.0)
-                    continue
-                except Exception:
-                    # Kafka errors from aiokafka are not OSError; the batch stays pending.
-                    log.exception("outbox relay: produce failed; retrying in %.1fs", backoff)
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 10.0)
-                    continue
-                if drained < self._batch_size:
-                    self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._poll_interval)
-        finally:
-            with contextlib.suppress(Exception):
-                await listener.remove_listener(channel, self._on_notify)
-            await self._pool.release(listener)
+            finally:
+                with contextlib.suppress(Exception):
+                    await leader.remove_listener(channel, self._on_notify)
+
+    async def _become_leader(self, conn: Connection) -> None:
+        while True:
+            if await conn.fetchval(
+                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", f"trawl.outbox.{self._schema}"
+            ):
+                return
+            await asyncio.sleep(self._poll_interval)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
 
+    async def drain(self) -> int:
+        """Publish until no committed row is pending; returns how many were published."""
+        published = 0
+        while batch := await self.drain_once():
+            published += batch
+        return published
+
     async def drain_once(self) -> int:
-        """Publish one batch of pending rows; returns how many were published."""
+        """Publish one batch; returns its size (0 when nothing is pending)."""
         async with self._pool.acquire() as conn, conn.transaction():
-            if not await conn.fetchval(
-                "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))", f"trawl.outbox.{self._schema}"
-            ):
-                return 0  # another replica's relay is draining this schema
             rows = await conn.fetch(
-                """SELECT id, topic, key, header_names, header_values, payload FROM outbox
+                """SELECT id, topic, key, headers, payload FROM outbox
                     WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED""",
                 self._batch_size,
             )
             if not rows:
                 return 0
-            batch = [
-                PendingRow(
-                    row["id"],
-                    OutboxMessage(
-                        row["topic"],
-                        row["key"],
-                        list(zip(row["header_names"], row["header_values"], strict=True)),
-                        row["payload"],
-                    ),
+            # send() only enqueues: sends to one partition keep their order (idempotent producer).
+            deliveries = [
+                await self._producer.send(
+                    row["topic"],
+                    value=row["payload"],
+                    key=row["key"],
+                    headers=[(name, value.encode("latin-1")) for name, value in row["headers"]],
                 )
                 for row in rows
             ]
-            await self._produce(batch)
-            await self._mark_published(conn, [pending.id for pending in batch])
-        self.published += len(batch)
-        return len(batch)
-
-    async def _produce(self, batch: Sequence[PendingRow]) -> None:
-        # send() only enqueues; sends to one partition stay in order (idempotent producer).
-        deliveries = [
-            await self._producer.send(
-                pending.message.topic,
-                value=pending.message.payload,
-                key=pending.message.key,
-                headers=list(pending.message.headers),
-            )
-            for pending in batch
-        ]
-        await asyncio.gather(*deliveries)
-        for pending in batch:
-            metrics.EVENTS_PRODUCED.labels(self._service, pending.message.topic).inc()
+            await asyncio.gather(*deliveries)
+            await self._mark_published(conn, [row["id"] for row in rows])
+        for row in rows:
+            metrics.EVENTS_PRODUCED.labels(self._service, row["topic"]).inc()
+        self.published += len(rows)
+        return len(rows)
 
     async def _mark_published(self, conn: Connection, ids: list[int]) -> None:
         await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", ids)

@@ -1,8 +1,8 @@
 """Session fixtures for the real Kafka, PostgreSQL and S3, and per-test isolation.
 
-Each piece comes, in this order, from its `TRAWL_*` variable, else from testcontainers when
-`TRAWL_TEST_CONTAINERS=1` and a Docker engine answers, else from the local stack
-(`trawl up`), which is stopped again at the end if this session started it. Every test gets
+Each piece has its own session fixture and comes, in this order, from its `TRAWL_*` variable,
+else from testcontainers when `TRAWL_TEST_CONTAINERS=1` and a Docker engine answers, else from
+the local stack (`trawl up`), which is stopped again at the end if this session started it. Every test gets
 its own topic prefix and Postgres schema prefix, so tests run in any order and in parallel
 workers against the same servers.
 """
@@ -36,45 +36,77 @@ def _docker_answers() -> bool:
     return True
 
 
+def _use_containers() -> bool:
+    return os.environ.get("TRAWL_TEST_CONTAINERS") == "1" and _docker_answers()
+
+
 @contextlib.contextmanager
-def _containers(missing: set[str]) -> Iterator[dict[str, str]]:
-    """Start the missing pieces with testcontainers (only where a Docker engine exists)."""
-    with contextlib.ExitStack() as stack:
-        endpoints: dict[str, str] = {}
-        if "kafka" in missing:
-            from testcontainers.kafka import KafkaContainer
-
-            kafka = stack.enter_context(KafkaContainer().with_kraft())
-            endpoints["TRAWL_KAFKA_BOOTSTRAP"] = kafka.get_bootstrap_server()
-        if "postgres" in missing:
-            from testcontainers.postgres import PostgresContainer
-
-            postgres = stack.enter_context(PostgresContainer("postgres:17", driver=None))
-            endpoints["TRAWL_PG_DSN"] = postgres.get_connection_url()
-        if "s3" in missing:
-            from testcontainers.minio import MinioContainer
-
-            minio = stack.enter_context(MinioContainer())
-            config = minio.get_config()
-            endpoints["TRAWL_S3_ENDPOINT"] = f"http://{config['endpoint']}"
-            endpoints["TRAWL_S3_ACCESS_KEY"] = config["access_key"]
-            endpoints["TRAWL_S3_SECRET_KEY"] = config["secret_key"]
-        yield endpoints
+def _local_component(name: str) -> Iterator[None]:
+    """The local stack's `name` (kafka, postgres, s3); stopped afterwards if we started it."""
+    settings = Settings()
+    was_running = any(c.name == name and c.state == "running" for c in localstack.status(settings))
+    localstack.up(settings, only={name})
+    try:
+        yield
+    finally:
+        if not was_running:
+            localstack.down(settings, only={name})
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Settings]:
-    """Settings pointing at a real Kafka, PostgreSQL and S3 for the whole session."""
-    variables = {"kafka": "TRAWL_KAFKA_BOOTSTRAP", "postgres": "TRAWL_PG_DSN", "s3": "TRAWL_S3_ENDPOINT"}
-    missing = {name for name, variable in variables.items() if not os.environ.get(variable)}
-    with contextlib.ExitStack() as stack:
-        if missing and os.environ.get("TRAWL_TEST_CONTAINERS") == "1" and _docker_answers():
-            os.environ.update(stack.enter_context(_containers(missing)))
-        settings = Settings()
-        if any(component.state == "stopped" for component in localstack.status(settings)):
-            localstack.up(settings)
-            stack.callback(localstack.down, settings)
-        yield settings
+def kafka_server() -> Iterator[str]:
+    """A real Kafka broker: TRAWL_KAFKA_BOOTSTRAP, else a container, else the local KRaft broker."""
+    if os.environ.get("TRAWL_KAFKA_BOOTSTRAP"):
+        yield os.environ["TRAWL_KAFKA_BOOTSTRAP"]
+    elif _use_containers():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as kafka:
+            yield kafka.get_bootstrap_server()
+    else:
+        with _local_component("kafka"):
+            yield Settings().kafka
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL: TRAWL_PG_DSN, else a container, else the local embedded PostgreSQL."""
+    if os.environ.get("TRAWL_PG_DSN"):
+        yield os.environ["TRAWL_PG_DSN"]
+    elif _use_containers():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:17", driver=None) as postgres:
+            yield postgres.get_connection_url()
+    else:
+        with _local_component("postgres"):
+            yield Settings().postgres_dsn
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[dict[str, str]]:
+    """A real S3: TRAWL_S3_ENDPOINT, else a MinIO container, else the local SeaweedFS gateway."""
+    if os.environ.get("TRAWL_S3_ENDPOINT"):
+        yield {"s3_endpoint": os.environ["TRAWL_S3_ENDPOINT"]}
+    elif _use_containers():
+        from testcontainers.minio import MinioContainer
+
+        with MinioContainer() as minio:
+            config = minio.get_config()
+            yield {
+                "s3_endpoint": f"http://{config['endpoint']}",
+                "s3_access_key": config["access_key"],
+                "s3_secret_key": config["secret_key"],
+            }
+    else:
+        with _local_component("s3"):
+            yield {"s3_endpoint": Settings().s3_url}
+
+
+@pytest.fixture(scope="session")
+def stack(kafka_server: str, postgres_server: str, s3_server: dict[str, str]) -> Settings:
+    """Settings pointing at the session's real Kafka, PostgreSQL and S3."""
+    return Settings(kafka_bootstrap=kafka_server, pg_dsn=postgres_server, **s3_server)
 
 
 @pytest.fixture

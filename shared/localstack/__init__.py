@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,21 +33,24 @@ class ComponentStatus:
     detail: str = ""
 
 
-def up(settings: Settings, log: Log = print) -> None:
-    """Start every local component that is not running yet and wait until each serves requests."""
+def up(settings: Settings, log: Log = print, *, only: Collection[str] | None = None) -> None:
+    """Start every local component (or those named in `only`: kafka, postgres, s3) that is not
+    running yet and wait until each serves requests."""
     home = _home(settings)
     log = _serialised(log)
     with exclusive_lock(home / "localstack.lock"):
-        to_start = [component for component in _local(settings, home, log) if _needs_start(component, log)]
+        to_start = [
+            component for component in _local(settings, home, log, only) if _needs_start(component, log)
+        ]
         _in_parallel([_timed_start(component, log) for component in to_start])
 
 
-def down(settings: Settings, log: Log = print) -> None:
+def down(settings: Settings, log: Log = print, *, only: Collection[str] | None = None) -> None:
     """Stop the local components that trawl started; anything else is left running."""
     home = _home(settings)
     log = _serialised(log)
     with exclusive_lock(home / "localstack.lock"):
-        _in_parallel([_stopper(component, log) for component in _local(settings, home, log)])
+        _in_parallel([_stopper(component, log) for component in _local(settings, home, log, only)])
 
 
 def status(settings: Settings) -> list[ComponentStatus]:
@@ -110,11 +113,13 @@ def _external_addresses(settings: Settings) -> dict[str, str]:
     return external
 
 
-def _local(settings: Settings, home: Path, log: Log) -> list[LocalComponent]:
+def _local(settings: Settings, home: Path, log: Log, only: Collection[str] | None) -> list[LocalComponent]:
     """The components this stack manages, after noting the external ones it leaves alone."""
     external = _external_addresses(settings)
     local = []
     for component in _components(settings, home):
+        if only is not None and component.name not in only:
+            continue
         if component.name in external:
             log(f"{component.label}: external ({external[component.name]}), leaving it alone")
         else:

@@ -4,8 +4,9 @@ CREATE TABLE outbox (
     id            bigserial PRIMARY KEY,
     topic         text        NOT NULL,
     key           bytea,
-    header_names  text[]      NOT NULL,
-    header_values bytea[]     NOT NULL,
+    -- [[name, value], ...]; values are the header bytes read as latin-1, which maps every
+    -- byte to one code point, so any value (ASCII for our own events) round-trips exactly.
+    headers       jsonb       NOT NULL,
     payload       bytea       NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
     published_at  timestamptz

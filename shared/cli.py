@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shared import contracts, localstack, migrations
+from shared import contracts, dlq, localstack, migrations
 from shared.config import Settings
 from shared.db import connect_admin
 from shared.events import JobConfig, JobSubmitted, LlmQuery
@@ -25,6 +25,8 @@ from shared.topics import all_topics
 app = typer.Typer(help="Trawl: crawl, extract, index, search and export, over Kafka.", no_args_is_help=True)
 schemas_app = typer.Typer(help="Event contracts under schemas/.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
+dlq_app = typer.Typer(help="Dead-letter topics: what failed, and replay after a fix.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
 console = Console()
 
 
@@ -149,6 +151,35 @@ def schemas_check() -> None:
         console.print(f"schema check failed: {hint}")
         raise typer.Exit(1)
     console.print("schemas: up to date and compatible")
+
+
+TopicFilter = Annotated[
+    list[str] | None, typer.Option("--topic", help="only DLQs whose topic contains this, e.g. page-fetched")
+]
+
+
+@dlq_app.command("list")
+def dlq_list(topic: TopicFilter = None) -> None:
+    """Dead letters not replayed yet, oldest first per topic."""
+    letters = asyncio.run(dlq.pending(_settings(), topic or ()))
+    table = Table("source topic", "at", "reason", "event id", "error")
+    for letter in letters:
+        table.add_row(
+            letter.source_topic,
+            f"{letter.partition}@{letter.header('dlq_source_offset')}",
+            letter.reason,
+            letter.header("ce_id"),
+            letter.error[:120],
+        )
+    console.print(table)
+    console.print(f"{len(letters)} dead letter(s) pending")
+
+
+@dlq_app.command("replay")
+def dlq_replay(topic: TopicFilter = None) -> None:
+    """Re-publish pending dead letters to their source topics (after fixing the cause)."""
+    letters = asyncio.run(dlq.replay(_settings(), topic or ()))
+    console.print(f"replayed {len(letters)} dead letter(s)")
 
 
 @app.command()

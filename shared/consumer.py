@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from shared import metrics
 from shared.db import Connection
-from shared.envelope import Envelope, EnvelopeError
+from shared.envelope import REPLAY_HEADER, Envelope, EnvelopeError
 from shared.events import Event, TaskFailed
 from shared.logging import log_context
 from shared.outbox import Outbox, OutboxMessage
@@ -122,15 +122,20 @@ class EventConsumer:
         return [event_type for event_type, _ in self._handlers.values()]
 
     async def process(self, record: Record) -> Outcome:
-        """Returns once the record's outcome is durably recorded; safe to commit its offset after."""
+        """Returns once the record's outcome is durably recorded; safe to commit its offset after.
+
+        Never gives up on a record: if even recording its failure fails (Postgres down, or a
+        bug), it waits and tries again, holding the partition, rather than skip it."""
         backoff = 0.1
         while True:
             try:
                 return await self._process_once(record)
             except TRANSIENT_ERRORS as exc:
                 log.warning("postgres unavailable while handling %s: %s; retrying", record.topic, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+            except Exception:
+                log.exception("could not record the outcome of %s/%d@%d; retrying", *_position(record))
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
 
     async def _process_once(self, record: Record) -> Outcome:
         try:
@@ -138,6 +143,7 @@ class EventConsumer:
         except _Rejected as rejected:
             await self._dead_letter(record, None, rejected.reason, rejected.detail, attempts=0)
             return Outcome.DEAD_LETTERED
+        replayed = any(name == REPLAY_HEADER for name, _ in record.headers or ())
 
         with log_context(event_id=str(envelope.id), event_type=envelope.type, run_id=envelope.subject):
             attempt = 0
@@ -145,7 +151,7 @@ class EventConsumer:
                 attempt += 1
                 started = time.perf_counter()
                 try:
-                    outcome = await self._handle(envelope, handler, event)
+                    outcome = await self._handle(envelope, handler, event, replayed)
                 except TRANSIENT_ERRORS:
                     raise
                 except Exception as exc:
@@ -189,9 +195,9 @@ class EventConsumer:
             raise _Rejected(DeadLetterReason.SCHEMA, "tenant_id header and payload disagree")
         return envelope, handler, event
 
-    async def _handle(self, envelope: Envelope, handler: Handler, event: Event) -> Outcome:
+    async def _handle(self, envelope: Envelope, handler: Handler, event: Event, replayed: bool) -> Outcome:
         async with self._pool.acquire() as conn, conn.transaction():
-            if not await _claim(conn, envelope, "handled"):
+            if not await _claim(conn, envelope, "handled", replayed):
                 return Outcome.DUPLICATE
             outbox = Outbox(conn, source=self._service, topic_prefix=self._topic_prefix, cause=envelope)
             await handler(HandlerContext(conn, envelope, outbox), event)
@@ -205,6 +211,7 @@ class EventConsumer:
         detail: str,
         attempts: int,
         event: Event | None = None,
+        replayed: bool = False,
     ) -> None:
         headers = [(name, value) for name, value in (record.headers or ()) if not name.startswith("dlq_")]
         headers += [
@@ -222,7 +229,7 @@ class EventConsumer:
         ]
         copy = OutboxMessage(dlq_topic(record.topic), record.key, headers, record.value or b"")
         async with self._pool.acquire() as conn, conn.transaction():
-            if envelope is not None and not await _claim(conn, envelope, "dead_lettered"):
+            if envelope is not None and not await _claim(conn, envelope, "dead_lettered", replayed):
                 return
             outbox = Outbox(conn, source=self._service, topic_prefix=self._topic_prefix, cause=envelope)
             await outbox.add(copy)
@@ -244,26 +251,23 @@ class EventConsumer:
         metrics.EVENTS_CONSUMED.labels(
             self._service, envelope.type if envelope else "unknown", Outcome.DEAD_LETTERED.value
         ).inc()
-        log.error(
-            "dead-lettered record %s/%d@%d: %s: %s",
-            record.topic,
-            record.partition,
-            record.offset,
-            reason,
-            detail,
-        )
+        log.error("dead-lettered record %s/%d@%d: %s: %s", *_position(record), reason, detail)
 
 
-async def _claim(conn: Connection, envelope: Envelope, outcome: str) -> bool:
-    """Record the event id in the inbox; False when it was already there (a redelivery)."""
-    inserted = await conn.fetchval(
+async def _claim(conn: Connection, envelope: Envelope, outcome: str, replayed: bool) -> bool:
+    """Record the event id in the inbox; False when it was already there (a redelivery).
+    A dead-lettered event replayed from its DLQ (`trawl dlq replay`) may run again."""
+    claimed = await conn.fetchval(
         """INSERT INTO inbox (event_id, event_type, outcome) VALUES ($1, $2, $3)
-           ON CONFLICT (event_id) DO NOTHING RETURNING true""",
+           ON CONFLICT (event_id) DO UPDATE SET outcome = EXCLUDED.outcome, received_at = now()
+            WHERE $4 AND inbox.outcome = 'dead_lettered'
+           RETURNING true""",
         envelope.id,
         envelope.type,
         outcome,
+        replayed,
     )
-    return bool(inserted)
+    return bool(claimed)
 
 
 async def prune_inbox(pool: asyncpg.Pool, retention_seconds: float) -> int:
@@ -273,6 +277,10 @@ async def prune_inbox(pool: asyncpg.Pool, retention_seconds: float) -> int:
             "DELETE FROM inbox WHERE received_at < now() - make_interval(secs => $1)", retention_seconds
         )
     return int(status.split()[-1])
+
+
+def _position(record: Record) -> tuple[str, int, int]:
+    return record.topic, record.partition, record.offset
 
 
 def _validation_summary(exc: ValidationError) -> str:

@@ -15,6 +15,8 @@ from uuid import UUID, uuid4
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
+# Set by `trawl dlq replay`: this event was dead-lettered and may run again (see shared.dlq).
+REPLAY_HEADER = "trawl_replayed_from"
 
 Headers = Sequence[tuple[str, bytes]]
 

@@ -7,16 +7,22 @@ aiokafka producer (`shared.outbox.kafka_producer`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 
+from shared import metrics
 from shared.config import Settings
 from shared.consumer import EventConsumer
 from shared.topics import topic_for
@@ -72,10 +78,41 @@ async def delete_topics(bootstrap: str, topics: Iterable[str]) -> None:
         await admin.close()
 
 
+async def topic_partitions(admin: AIOKafkaAdminClient, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of the existing topics among `topics`."""
+    described = await admin.describe_topics(topics)
+    return [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        if topic["error_code"] == 0
+        for partition in topic["partitions"]
+    ]
+
+
 def build_broker(settings: Settings, service: str) -> KafkaBroker:
     return KafkaBroker(
         settings.kafka, client_id=f"trawl-{service}", consumer_only=True, logger=_faststream_log
     )
+
+
+async def _tolerant_parser(
+    record: ConsumerRecord[bytes, bytes], original: Callable[[Any], Awaitable[StreamMessage[Any]]]
+) -> StreamMessage[Any]:
+    """FastStream decodes header values as UTF-8 and drops records it cannot: a foreign
+    producer's binary header would lose the record before our consumer sees it. Parse a
+    readable copy instead and keep the untouched record as the raw message (the DLQ copy and
+    the envelope are made from it)."""
+    try:
+        return await original(record)
+    except UnicodeDecodeError:
+        readable = dataclasses.replace(
+            record, headers=[(name, value.decode("latin-1").encode()) for name, value in record.headers]
+        )
+        if hasattr(record, "consumer"):
+            readable.consumer = record.consumer
+        message = await original(readable)
+        message.raw_message = record
+        return message
 
 
 async def _raw_body(message: StreamMessage[object]) -> bytes:
@@ -83,16 +120,25 @@ async def _raw_body(message: StreamMessage[object]) -> bytes:
     return message.body
 
 
+def consumer_group(settings: Settings, service: str) -> str:
+    return f"{settings.topic_prefix}{service}"
+
+
+def consumed_topics(consumer: EventConsumer, settings: Settings) -> list[str]:
+    return [topic_for(event_type, settings.topic_prefix) for event_type in consumer.event_types]
+
+
 def subscribe(broker: KafkaBroker, consumer: EventConsumer, settings: Settings, service: str) -> None:
-    topics = [topic_for(event_type, settings.topic_prefix) for event_type in consumer.event_types]
+    topics = consumed_topics(consumer, settings)
     if not topics:
         return
 
     @broker.subscriber(
         *topics,
-        group_id=f"{settings.topic_prefix}{service}",
+        group_id=consumer_group(settings, service),
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
+        parser=_tolerant_parser,
         decoder=_raw_body,
         max_poll_interval_ms=10 * 60 * 1000,
         title=f"{service}-consumer",
@@ -100,3 +146,45 @@ def subscribe(broker: KafkaBroker, consumer: EventConsumer, settings: Settings, 
     async def on_record(body: bytes, message: KafkaMessage) -> None:
         await consumer.process(message.raw_message)  # type: ignore[arg-type]
         await message.ack()
+
+
+class LagMonitor:
+    """Consumer lag of one group: end offset minus committed offset, per partition."""
+
+    def __init__(self, bootstrap: str, group: str, topics: list[str]) -> None:
+        self._group = group
+        self._topics = set(topics)
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self._offsets = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+
+    async def start(self) -> None:
+        await self._admin.start()
+        await self._offsets.start()
+
+    async def stop(self) -> None:
+        await self._offsets.stop()
+        await self._admin.close()
+
+    async def measure(self) -> dict[TopicPartition, int]:
+        partitions = await topic_partitions(self._admin, sorted(self._topics))
+        if not partitions:
+            return {}
+        committed = await self._admin.list_consumer_group_offsets(self._group, partitions=partitions)
+        ends = await self._offsets.end_offsets(partitions)
+        # A partition the group never committed is consumed from its start (auto_offset_reset=earliest).
+        starts = await self._offsets.beginning_offsets(partitions)
+        return {
+            tp: max(
+                0,
+                ends[tp]
+                - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else starts[tp]),
+            )
+            for tp in partitions
+        }
+
+    async def report_forever(self, service: str, interval: float = 15.0) -> None:
+        while True:
+            with contextlib.suppress(KafkaError, OSError):
+                for tp, lag in (await self.measure()).items():
+                    metrics.CONSUMER_LAG.labels(service, tp.topic, str(tp.partition)).set(lag)
+            await asyncio.sleep(interval)

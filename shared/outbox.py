@@ -12,6 +12,7 @@ transaction never leaves a row to publish.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 from collections.abc import Iterable, Sequence
@@ -33,6 +34,20 @@ _COLUMNS = ("topic", "key", "headers", "payload")
 _INSERT = f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES ($1, $2, $3, $4)"
 
 
+def encode_header(value: bytes) -> str | dict[str, str]:
+    """A Kafka header value as JSON: text when it is (readable in the table), else base64
+    (a foreign producer's binary header, or text with NUL, which jsonb cannot hold)."""
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"b64": base64.b64encode(value).decode()}
+    return {"b64": base64.b64encode(value).decode()} if "\x00" in text else text
+
+
+def decode_header(value: str | dict[str, str]) -> bytes:
+    return value.encode() if isinstance(value, str) else base64.b64decode(value["b64"])
+
+
 @dataclass(frozen=True)
 class OutboxMessage:
     topic: str
@@ -44,7 +59,7 @@ class OutboxMessage:
         return (
             self.topic,
             self.key,
-            [[name, value.decode("latin-1")] for name, value in self.headers],
+            [[name, encode_header(value)] for name, value in self.headers],
             self.payload,
         )
 
@@ -193,7 +208,7 @@ class OutboxRelay:
                     row["topic"],
                     value=row["payload"],
                     key=row["key"],
-                    headers=[(name, value.encode("latin-1")) for name, value in row["headers"]],
+                    headers=[(name, decode_header(value)) for name, value in row["headers"]],
                 )
                 for row in rows
             ]

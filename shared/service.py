@@ -25,7 +25,7 @@ from shared.consumer import EventConsumer, Handler, RetryPolicy, prune_inbox
 from shared.db import connect_admin, create_pool
 from shared.events import SERVICES, Event
 from shared.http import HealthServer
-from shared.kafka import build_broker, ensure_topics, subscribe
+from shared.kafka import LagMonitor, build_broker, consumed_topics, consumer_group, ensure_topics, subscribe
 from shared.logging import configure_logging
 from shared.outbox import OutboxRelay, kafka_producer
 from shared.s3 import ObjectStore
@@ -114,6 +114,13 @@ class ServiceRuntime:
         subscribe(self.broker, consumer, settings, self.spec.name)
         await self.broker.start()
         self._stack.push_async_callback(self.broker.stop)
+
+        lag = LagMonitor(
+            settings.kafka, consumer_group(settings, self.spec.name), consumed_topics(consumer, settings)
+        )
+        await lag.start()
+        self._stack.push_async_callback(lag.stop)
+        self._spawn(lag.report_forever(self.spec.name), "lag-monitor")
 
         self.http = HealthServer(
             self.spec.name,

@@ -4,8 +4,8 @@ CREATE TABLE outbox (
     id            bigserial PRIMARY KEY,
     topic         text        NOT NULL,
     key           bytea,
-    -- [[name, value], ...]; values are the header bytes read as latin-1, which maps every
-    -- byte to one code point, so any value (ASCII for our own events) round-trips exactly.
+    -- [[name, value], ...]; value is the header's text, or {"b64": ...} for bytes that are
+    -- not text (see shared.outbox.encode_header).
     headers       jsonb       NOT NULL,
     payload       bytea       NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from shared import dlq
 from shared.config import Settings
 from shared.consumer import HandlerContext
 from shared.envelope import Envelope
@@ -26,6 +28,10 @@ FIXTURE_MIGRATIONS = Path(__file__).parent / "fixtures" / "migrations"
 async def _handle(ctx: HandlerContext, event: JobCreated) -> None:
     if event.config.name == "poison":
         raise RuntimeError("this job always fails")
+    if event.config.name == "flaky" and not await ctx.conn.fetchval(
+        "SELECT 1 FROM effects WHERE note = 'fixed'"
+    ):
+        raise RuntimeError("not fixed yet")
     await ctx.conn.execute(
         "INSERT INTO effects (run_id, note) VALUES ($1, $2)", event.run_id, event.config.name
     )
@@ -64,7 +70,8 @@ async def test_bad_messages_go_to_the_dlq_with_reasons_and_the_rest_is_processed
     await producer.start()
     try:
         key = b"one-partition"  # everything on one partition: the good events queue behind the bad ones
-        await producer.send_and_wait(topic, b"{not json", key=key, headers=headers_for(good[0]))
+        foreign = [("x-foreign-binary", b"\xff\x00\xfe")]  # a producer's own binary header survives
+        await producer.send_and_wait(topic, b"{not json", key=key, headers=headers_for(good[0]) + foreign)
         wrong = json.dumps({"tenant_id": str(tenant), "run_id": "not-a-uuid"}).encode()
         await producer.send_and_wait(topic, wrong, key=key, headers=headers_for(good[0]))
         await producer.send_and_wait(
@@ -92,6 +99,7 @@ async def test_bad_messages_go_to_the_dlq_with_reasons_and_the_rest_is_processed
     reasons = [header(record, "dlq_reason") for record in dead]
     assert reasons == ["undecodable", "schema", "handler"]
     assert dead[0].value == b"{not json"
+    assert next(value for name, value in dead[0].headers if name == "x-foreign-binary") == (b"\xff\x00\xfe")
     assert "payload is not JSON" in (header(dead[0], "dlq_error") or "")
     assert "run_id" in (header(dead[1], "dlq_error") or "")
     assert "this job always fails" in (header(dead[2], "dlq_error") or "")
@@ -105,3 +113,53 @@ async def test_bad_messages_go_to_the_dlq_with_reasons_and_the_rest_is_processed
     assert task_failed.attempts == 3
     assert "this job always fails" in task_failed.error
     assert header(failed[0], "causation_id") == header(dead[2], "ce_id")
+
+
+async def test_a_dead_letter_replayed_after_the_fix_is_processed_once(settings: Settings) -> None:
+    settings = settings.model_copy(update={"handler_max_attempts": 2, "handler_backoff_initial": 0.05})
+    runtime = ServiceRuntime(SPEC, settings, http_port=0)
+    await runtime.start()
+    topic = topic_for(JobCreated, settings.topic_prefix)
+    tenant = uuid4()
+    flaky = _job(tenant, "flaky")
+    headers = Envelope.new(
+        source="test", type=JobCreated.type_name(), subject=None, tenant_id=tenant
+    ).to_headers()
+    try:
+        assert runtime.pool is not None
+        pool = runtime.pool
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka)
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, flaky.model_dump_json().encode(), headers=headers)
+            await consume_all(settings, [dlq_topic(topic)], expected=1)
+            # A plain redelivery of the same event (same ce_id) is not dead-lettered twice.
+            await producer.send_and_wait(topic, flaky.model_dump_json().encode(), headers=headers)
+        finally:
+            await producer.stop()
+        assert await wait_until(
+            lambda: pool.fetchval(
+                "SELECT outcome = 'dead_lettered' FROM inbox WHERE event_id = $1", _id(headers)
+            )
+        )
+        await asyncio.sleep(1)
+        letters = await dlq.pending(settings)
+        assert [(letter.source_topic, letter.reason) for letter in letters] == [(topic, "handler")]
+        assert "not fixed yet" in letters[0].error
+
+        await pool.execute("INSERT INTO effects (run_id, note) VALUES ($1, 'fixed')", uuid4())
+        assert len(await dlq.replay(settings)) == 1
+        assert await wait_until(
+            lambda: pool.fetchval("SELECT count(*) = 1 FROM effects WHERE note = 'flaky'")
+        )
+        assert await dlq.pending(settings) == []
+        assert await dlq.replay(settings) == []
+        await asyncio.sleep(1)
+        assert await pool.fetchval("SELECT count(*) FROM effects WHERE note = 'flaky'") == 1
+        assert await pool.fetchval("SELECT outcome FROM inbox WHERE event_id = $1", _id(headers)) == "handled"
+    finally:
+        await runtime.stop()
+
+
+def _id(headers: list[tuple[str, bytes]]) -> UUID:
+    return UUID(next(value.decode() for name, value in headers if name == "ce_id"))

@@ -172,6 +172,7 @@ class EventConsumer:
                         time.perf_counter() - started
                     )
                 metrics.EVENTS_CONSUMED.labels(self._service, envelope.type, outcome.value).inc()
+                log.info("handled %s: %s", envelope.type, outcome.value)
                 return outcome
 
     def _decode(self, record: Record) -> tuple[Envelope, Handler, Event]:

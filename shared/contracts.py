@@ -47,7 +47,7 @@ def asyncapi_document(consumers: Mapping[str, list[str]]) -> JsonSchema:
         broker.publisher(
             event_type.type_name(),
             title=event_type.type_name(),
-            description=f"{(event_type.__doc__ or event_type.__name__).strip()} Consumed by: {readers}.",
+            description=f"{_summary(event_type)} Key: {event_type.key_doc}. Consumed by: {readers}.",
             schema=event_type,
         )
     spec = AsyncAPI(
@@ -58,6 +58,10 @@ def asyncapi_document(consumers: Mapping[str, list[str]]) -> JsonSchema:
     )
     document: JsonSchema = json.loads(spec.to_specification().to_json())
     return document
+
+
+def _summary(event_type: type[Event]) -> str:
+    return (event_type.__doc__ or event_type.__name__).strip().splitlines()[0].rstrip(".") + "."
 
 
 def render(payload: JsonSchema) -> str:

@@ -31,6 +31,7 @@ class Event(Contract):
 
     event_name: ClassVar[str]  # kebab-case, part of the topic and of ce_type
     version: ClassVar[int] = 1
+    key_doc: ClassVar[str] = "run id (tenant id for events without a run)"
 
     tenant_id: UUID
 
@@ -182,14 +183,20 @@ class JobSubmitted(Event):
     )
     submitted_by: str | None = Field(default=None, max_length=200)
 
+    key_doc = "submission id"
+
     def partition_key(self) -> str:
         return str(self.submission_id)
 
 
 class JobRejected(Event):
+    """A submission failed validation or quota; the reasons say what to fix."""
+
     event_name = "job-rejected"
     submission_id: UUID
     reasons: list[str]
+
+    key_doc = "submission id"
 
     def partition_key(self) -> str:
         return str(self.submission_id)
@@ -207,6 +214,8 @@ class JobCreated(Event):
 
 
 class PageFetched(Event):
+    """A page or file is stored in S3 (raw bytes under a content-addressed key)."""
+
     event_name = "page-fetched"
     job_id: UUID
     run_id: UUID
@@ -222,11 +231,15 @@ class PageFetched(Event):
     fetched_at: datetime
     unchanged: bool = False
 
+    key_doc = "canonical URL hash, so one big run spreads over partitions"
+
     def partition_key(self) -> str:
         return self.url_hash
 
 
 class DocumentUploaded(Event):
+    """A user upload or API document is stored in S3 (source_type 'upload' or 'api')."""
+
     event_name = "document-uploaded"
     job_id: UUID | None = None
     run_id: UUID
@@ -259,6 +272,8 @@ class ItemKind(StrEnum):
 
 
 class ItemExtracted(Event):
+    """A product or schema-defined record extracted from a page."""
+
     event_name = "item-extracted"
     job_id: UUID | None = None
     run_id: UUID
@@ -272,6 +287,8 @@ class ItemExtracted(Event):
 
 
 class LlmTaskCompleted(Event):
+    """An LLM task finished; its output is stored at s3_output_path."""
+
     event_name = "llm-task-completed"
     job_id: UUID | None = None
     run_id: UUID
@@ -309,6 +326,8 @@ class RunStatus(StrEnum):
 
 
 class RunCompleted(Event):
+    """One service's part of a run is done (ingest completes the run when all parts are)."""
+
     event_name = "run-completed"
     job_id: UUID
     run_id: UUID
@@ -319,6 +338,8 @@ class RunCompleted(Event):
 
 
 class RunCancelled(Event):
+    """A run was cancelled: stop starting new work for it."""
+
     event_name = "run-cancelled"
     job_id: UUID | None = None
     run_id: UUID
@@ -327,6 +348,8 @@ class RunCancelled(Event):
 
 
 class RunDeleted(Event):
+    """A run was deleted: every service removes its rows, points and objects."""
+
     event_name = "run-deleted"
     job_id: UUID | None = None
     run_id: UUID
@@ -343,6 +366,8 @@ class ExportFormat(StrEnum):
 
 
 class ExportRequested(Event):
+    """A dataset export of a run was asked for."""
+
     event_name = "export-requested"
     export_id: UUID
     run_id: UUID
@@ -352,6 +377,8 @@ class ExportRequested(Event):
 
 
 class ExportCompleted(Event):
+    """An export finished (or failed); the file is in S3 behind an expiring link."""
+
     event_name = "export-completed"
     export_id: UUID
     run_id: UUID

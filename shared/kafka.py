@@ -90,8 +90,14 @@ async def topic_partitions(admin: AIOKafkaAdminClient, topics: list[str]) -> lis
 
 
 def build_broker(settings: Settings, service: str) -> KafkaBroker:
+    # Per-message "Received"/"Processed" lines at DEBUG: our consumer logs outcomes with the
+    # event and run ids in context, which FastStream's lines cannot carry.
     return KafkaBroker(
-        settings.kafka, client_id=f"trawl-{service}", consumer_only=True, logger=_faststream_log
+        settings.kafka,
+        client_id=f"trawl-{service}",
+        consumer_only=True,
+        logger=_faststream_log,
+        log_level=logging.DEBUG,
     )
 
 

@@ -27,7 +27,7 @@ from shared.config import Settings
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
-    from types_aiobotocore_s3.type_defs import CompletedPartTypeDef
+    from types_aiobotocore_s3.type_defs import CompletedPartTypeDef, GetObjectOutputTypeDef
 
 log = logging.getLogger(__name__)
 
@@ -375,25 +375,23 @@ class ObjectStore:
 
     # -- reading --------------------------------------------------------------------------
 
-    async def get(self, key: str) -> bytes:
+    async def _get_object(self, key: str) -> GetObjectOutputTypeDef:
         try:
-            response = await self.client.get_object(Bucket=self._bucket, Key=key)
+            return await self.client.get_object(Bucket=self._bucket, Key=key)
         except ClientError as exc:
             if _is_not_found(exc):
                 raise ObjectNotFoundError(key) from exc
             raise
+
+    async def get(self, key: str) -> bytes:
+        response = await self._get_object(key)
         async with response["Body"] as body:
             data: bytes = await body.read()
         return data
 
     async def stream(self, key: str, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[bytes]:
         """Yield the object in chunks of at most `chunk_size` bytes."""
-        try:
-            response = await self.client.get_object(Bucket=self._bucket, Key=key)
-        except ClientError as exc:
-            if _is_not_found(exc):
-                raise ObjectNotFoundError(key) from exc
-            raise
+        response = await self._get_object(key)
         # The context manager releases the connection even when the consumer stops early.
         async with response["Body"] as body:
             async for chunk in body.iter_chunks(chunk_size):

@@ -190,4 +190,8 @@ def main(spec: ServiceSpec) -> None:
     """`python -m services.<name>`."""
     settings = Settings()
     configure_logging(spec.name, settings.log_level, settings.log_json)
-    asyncio.run(run_until_signalled([ServiceRuntime(spec, settings)]))
+    try:
+        asyncio.run(run_until_signalled([ServiceRuntime(spec, settings)]))
+    except migrations.MigrationError as exc:
+        log.error("cannot start: %s", exc)
+        raise SystemExit(1) from exc

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -52,10 +55,22 @@ def _job(tenant_id: object, name: str) -> JobCreated:
     )
 
 
-async def test_bad_messages_go_to_the_dlq_with_reasons_and_the_rest_is_processed(settings: Settings) -> None:
-    settings = settings.model_copy(update={"handler_max_attempts": 3, "handler_backoff_initial": 0.05})
-    runtime = ServiceRuntime(SPEC, settings, http_port=0)
+@contextlib.asynccontextmanager
+async def running(
+    settings: Settings, attempts: int = 3
+) -> AsyncIterator[tuple[ServiceRuntime, asyncpg.Pool]]:
+    """The test service, retrying a failing handler `attempts` times with short backoff."""
+    quick = settings.model_copy(update={"handler_max_attempts": attempts, "handler_backoff_initial": 0.05})
+    runtime = ServiceRuntime(SPEC, quick, http_port=0)
     await runtime.start()
+    try:
+        assert runtime.pool is not None
+        yield runtime, runtime.pool
+    finally:
+        await runtime.stop()
+
+
+async def test_bad_messages_go_to_the_dlq_with_reasons_and_the_rest_is_processed(settings: Settings) -> None:
     topic = topic_for(JobCreated, settings.topic_prefix)
     tenant = uuid4()
     good = [_job(tenant, f"good-{index}") for index in range(3)]
@@ -66,35 +81,27 @@ async def test_bad_messages_go_to_the_dlq_with_reasons_and_the_rest_is_processed
             source="test", type=JobCreated.type_name(), subject=str(event_id_source.run_id), tenant_id=tenant
         ).to_headers()
 
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka)
-    await producer.start()
-    try:
-        key = b"one-partition"  # everything on one partition: the good events queue behind the bad ones
-        foreign = [("x-foreign-binary", b"\xff\x00\xfe")]  # a producer's own binary header survives
-        await producer.send_and_wait(topic, b"{not json", key=key, headers=headers_for(good[0]) + foreign)
-        wrong = json.dumps({"tenant_id": str(tenant), "run_id": "not-a-uuid"}).encode()
-        await producer.send_and_wait(topic, wrong, key=key, headers=headers_for(good[0]))
-        await producer.send_and_wait(
-            topic, poison.model_dump_json().encode(), key=key, headers=headers_for(poison)
-        )
-        for event in good:
-            await producer.send_and_wait(
-                topic, event.model_dump_json().encode(), key=key, headers=headers_for(event)
-            )
-    finally:
-        await producer.stop()
+    async with running(settings, attempts=3) as (_, pool):
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka)
+        await producer.start()
+        try:
+            key = b"one-partition"  # one partition: the good events queue behind the bad ones
+            foreign = [("x-foreign-binary", b"\xff\x00\xfe")]  # a producer's own binary header survives
+            await producer.send_and_wait(topic, b"{not json", key=key, headers=headers_for(good[0]) + foreign)
+            wrong = json.dumps({"tenant_id": str(tenant), "run_id": "not-a-uuid"}).encode()
+            await producer.send_and_wait(topic, wrong, key=key, headers=headers_for(good[0]))
+            for event in [poison, *good]:
+                await producer.send_and_wait(
+                    topic, event.model_dump_json().encode(), key=key, headers=headers_for(event)
+                )
+        finally:
+            await producer.stop()
 
-    try:
-        assert runtime.pool is not None
-        pool = runtime.pool
         assert await wait_until(lambda: pool.fetchval("SELECT count(*) = 3 FROM effects"), within=60)
         names = sorted(row["note"] for row in await pool.fetch("SELECT note FROM effects"))
         assert names == ["good-0", "good-1", "good-2"]
-
         dead = await consume_all(settings, [dlq_topic(topic)], expected=3)
         failed = await consume_all(settings, [topic_for(TaskFailed, settings.topic_prefix)], expected=1)
-    finally:
-        await runtime.stop()
 
     reasons = [header(record, "dlq_reason") for record in dead]
     assert reasons == ["undecodable", "schema", "handler"]
@@ -116,18 +123,13 @@ async def test_bad_messages_go_to_the_dlq_with_reasons_and_the_rest_is_processed
 
 
 async def test_a_dead_letter_replayed_after_the_fix_is_processed_once(settings: Settings) -> None:
-    settings = settings.model_copy(update={"handler_max_attempts": 2, "handler_backoff_initial": 0.05})
-    runtime = ServiceRuntime(SPEC, settings, http_port=0)
-    await runtime.start()
     topic = topic_for(JobCreated, settings.topic_prefix)
     tenant = uuid4()
     flaky = _job(tenant, "flaky")
     headers = Envelope.new(
         source="test", type=JobCreated.type_name(), subject=None, tenant_id=tenant
     ).to_headers()
-    try:
-        assert runtime.pool is not None
-        pool = runtime.pool
+    async with running(settings, attempts=2) as (_, pool):
         producer = AIOKafkaProducer(bootstrap_servers=settings.kafka)
         await producer.start()
         try:
@@ -157,8 +159,6 @@ async def test_a_dead_letter_replayed_after_the_fix_is_processed_once(settings: 
         await asyncio.sleep(1)
         assert await pool.fetchval("SELECT count(*) FROM effects WHERE note = 'flaky'") == 1
         assert await pool.fetchval("SELECT outcome FROM inbox WHERE event_id = $1", _id(headers)) == "handled"
-    finally:
-        await runtime.stop()
 
 
 def _id(headers: list[tuple[str, bytes]]) -> UUID:

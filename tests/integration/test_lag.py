@@ -10,25 +10,18 @@ from shared.config import Settings
 from shared.events import JobCreated
 from shared.kafka import LagMonitor, consumer_group
 from shared.producer import publish_direct
-from shared.service import ServiceRuntime
 from shared.topics import topic_for
-from tests.integration.test_dlq import SPEC, _job
+from tests.integration.test_dlq import _job, running
 from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
 
 async def test_lag_is_what_the_group_has_not_committed(settings: Settings) -> None:
-    runtime = ServiceRuntime(SPEC, settings, http_port=0)
-    await runtime.start()
     tenant = uuid4()
-    try:
+    async with running(settings) as (_, pool):
         await publish_direct(settings, [_job(tenant, f"first-{index}") for index in range(3)])
-        assert runtime.pool is not None
-        pool = runtime.pool
         assert await wait_until(lambda: pool.fetchval("SELECT count(*) = 3 FROM effects"))
-    finally:
-        await runtime.stop()
 
     await publish_direct(settings, [_job(tenant, f"later-{index}") for index in range(2)])
     monitor = LagMonitor(

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     handler_max_attempts: int = Field(default=4, ge=1)
     handler_backoff_initial: float = Field(default=0.2, gt=0)
     handler_backoff_max: float = Field(default=10.0, gt=0)
+    handler_timeout_seconds: float = Field(default=600.0, gt=0)
 
     # Outbox relay.
     outbox_batch_size: int = Field(default=1000, ge=1)

@@ -32,7 +32,7 @@ from shared.db import Connection
 from shared.envelope import REPLAY_HEADER, Envelope, EnvelopeError
 from shared.events import Event, TaskFailed
 from shared.logging import log_context
-from shared.outbox import Outbox, OutboxMessage
+from shared.outbox import EventTooLarge, Outbox, OutboxMessage
 from shared.topics import dlq_topic
 
 log = logging.getLogger(__name__)
@@ -74,12 +74,8 @@ class DeadLetterReason(StrEnum):
     HANDLER = "handler"
 
 
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-)
+class _DatabaseUnavailable(Exception):
+    """Handling failed while Postgres could not be reached."""
 
 
 class _Rejected(Exception):
@@ -94,6 +90,7 @@ class RetryPolicy:
     max_attempts: int = 4
     initial_backoff: float = 0.2
     max_backoff: float = 10.0
+    handler_timeout: float = 600.0  # a hung handler counts as a failed attempt
 
     def backoff(self, attempt: int) -> float:
         return float(min(self.initial_backoff * 2 ** (attempt - 1), self.max_backoff))
@@ -130,8 +127,10 @@ class EventConsumer:
         while True:
             try:
                 return await self._process_once(record)
-            except TRANSIENT_ERRORS as exc:
-                log.warning("postgres unavailable while handling %s: %s; retrying", record.topic, exc)
+            except _DatabaseUnavailable as exc:
+                log.warning(
+                    "postgres unavailable while handling %s: %s; retrying", record.topic, exc.__cause__
+                )
             except Exception:
                 log.exception("could not record the outcome of %s/%d@%d; retrying", *_position(record))
             await asyncio.sleep(backoff)
@@ -152,9 +151,9 @@ class EventConsumer:
                 started = time.perf_counter()
                 try:
                     outcome = await self._handle(envelope, handler, event, replayed)
-                except TRANSIENT_ERRORS:
-                    raise
                 except Exception as exc:
+                    if await self._database_unreachable():
+                        raise _DatabaseUnavailable from exc  # not the event's fault: no attempt spent
                     if attempt < self._retry.max_attempts:
                         delay = self._retry.backoff(attempt)
                         log.warning("handler failed (attempt %d), retrying in %.2fs: %s", attempt, delay, exc)
@@ -164,7 +163,7 @@ class EventConsumer:
                     log.error("handler failed %d times, dead-lettering", attempt, exc_info=exc)
                     detail = "".join(traceback.format_exception_only(exc)).strip()
                     await self._dead_letter(
-                        record, envelope, DeadLetterReason.HANDLER, detail, attempt, event
+                        record, envelope, DeadLetterReason.HANDLER, detail, attempt, event, replayed
                     )
                     return Outcome.DEAD_LETTERED
                 finally:
@@ -174,6 +173,16 @@ class EventConsumer:
                 metrics.EVENTS_CONSUMED.labels(self._service, envelope.type, outcome.value).inc()
                 log.info("handled %s: %s", envelope.type, outcome.value)
                 return outcome
+
+    async def _database_unreachable(self) -> bool:
+        """Whether a failure may be Postgres's rather than the handler's: a handler's own
+        network errors (a fetch, an API call) look the same by type, so ask the database."""
+        try:
+            async with asyncio.timeout(5):
+                await self._pool.fetchval("SELECT 1")
+        except Exception:
+            return True
+        return False
 
     def _decode(self, record: Record) -> tuple[Envelope, Handler, Event]:
         try:
@@ -197,7 +206,11 @@ class EventConsumer:
         return envelope, handler, event
 
     async def _handle(self, envelope: Envelope, handler: Handler, event: Event, replayed: bool) -> Outcome:
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with (
+            asyncio.timeout(self._retry.handler_timeout),
+            self._pool.acquire() as conn,
+            conn.transaction(),
+        ):
             if not await _claim(conn, envelope, "handled", replayed):
                 return Outcome.DUPLICATE
             outbox = Outbox(conn, source=self._service, topic_prefix=self._topic_prefix, cause=envelope)
@@ -228,7 +241,15 @@ class EventConsumer:
                 ("dlq_failed_at", datetime.now(UTC).isoformat()),
             )
         ]
-        copy = OutboxMessage(dlq_topic(record.topic), record.key, headers, record.value or b"")
+        try:
+            copy = OutboxMessage(dlq_topic(record.topic), record.key, headers, record.value or b"")
+        except EventTooLarge:
+            # The original stays readable at its source topic/partition/offset, named in the headers.
+            omitted = (
+                "dlq_payload_omitted",
+                f"{len(record.value or b''):,} bytes, too large to copy".encode(),
+            )
+            copy = OutboxMessage(dlq_topic(record.topic), record.key, [*headers, omitted], b"")
         async with self._pool.acquire() as conn, conn.transaction():
             if envelope is not None and not await _claim(conn, envelope, "dead_lettered", replayed):
                 return

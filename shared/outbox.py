@@ -48,12 +48,26 @@ def decode_header(value: str | dict[str, str]) -> bytes:
     return value.encode() if isinstance(value, str) else base64.b64decode(value["b64"])
 
 
+# Below Kafka's default message.max.bytes and the producer's max_request_size (1 MiB): an
+# event the relay could never send must fail the handler that writes it, not jam the relay.
+MAX_EVENT_BYTES = 900 * 1024
+
+
+class EventTooLarge(ValueError):
+    pass
+
+
 @dataclass(frozen=True)
 class OutboxMessage:
     topic: str
     key: bytes | None
     headers: Sequence[tuple[str, bytes]]
     payload: bytes
+
+    def __post_init__(self) -> None:
+        size = len(self.payload) + sum(len(name) + len(value) for name, value in self.headers)
+        if size > MAX_EVENT_BYTES:
+            raise EventTooLarge(f"event for {self.topic} is {size:,} bytes, over {MAX_EVENT_BYTES:,}")
 
     def row(self) -> tuple[Any, ...]:
         return (

@@ -107,7 +107,10 @@ class ServiceRuntime:
             handlers=self.spec.handlers,
             topic_prefix=settings.topic_prefix,
             retry=RetryPolicy(
-                settings.handler_max_attempts, settings.handler_backoff_initial, settings.handler_backoff_max
+                settings.handler_max_attempts,
+                settings.handler_backoff_initial,
+                settings.handler_backoff_max,
+                settings.handler_timeout_seconds,
             ),
         )
         self.broker = build_broker(settings, self.spec.name)

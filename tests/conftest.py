@@ -42,14 +42,15 @@ def _use_containers() -> bool:
 
 @contextlib.contextmanager
 def _local_component(name: str) -> Iterator[None]:
-    """The local stack's `name` (kafka, postgres, s3); stopped afterwards if we started it."""
+    """The local stack's `name` (kafka, postgres, s3); stopped afterwards if we started it,
+    unless parallel workers (pytest-xdist) share it: another one may still be using it."""
     settings = Settings()
     was_running = any(c.name == name and c.state == "running" for c in localstack.status(settings))
     localstack.up(settings, only={name})
     try:
         yield
     finally:
-        if not was_running:
+        if not was_running and "PYTEST_XDIST_WORKER" not in os.environ:
             localstack.down(settings, only={name})
 
 

@@ -75,6 +75,10 @@ def render_server_properties(data_dir: Path, port: int, controller_port: int) ->
         "share.coordinator.state.topic.min.isr": "1",
         "group.initial.rebalance.delay.ms": "0",
         "auto.create.topics.enable": "false",
+        # A single local node restarted after kill -9 waits this long for its old registration
+        # to expire (default 9 s).
+        "broker.session.timeout.ms": "3000",
+        "broker.heartbeat.interval.ms": "1000",
     }
     return "".join(f"{key}={_escape_property(value)}\n" for key, value in settings.items())
 

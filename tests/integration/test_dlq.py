@@ -29,8 +29,23 @@ FIXTURE_MIGRATIONS = Path(__file__).parent / "fixtures" / "migrations"
 
 
 async def _handle(ctx: HandlerContext, event: JobCreated) -> None:
-    if event.config.name == "poison":
-        raise RuntimeError("this job always fails")
+    match event.config.name:
+        case "poison":
+            raise RuntimeError("this job always fails")
+        case "network":  # the handler's own I/O failing is its failure, not Postgres's
+            raise ConnectionResetError("the site hung up")
+        case "slow":
+            await asyncio.sleep(60)
+        case "huge":  # an event no broker would take must fail here, not jam the relay
+            huge = TaskFailed(
+                tenant_id=event.tenant_id,
+                service="dlqtest",
+                task_kind="huge",
+                error="x" * 1_000_000,
+                attempts=1,
+                failed_at=event.created_at,
+            )
+            await ctx.outbox.publish(huge)
     if event.config.name == "flaky" and not await ctx.conn.fetchval(
         "SELECT 1 FROM effects WHERE note = 'fixed'"
     ):
@@ -60,7 +75,13 @@ async def running(
     settings: Settings, attempts: int = 3
 ) -> AsyncIterator[tuple[ServiceRuntime, asyncpg.Pool]]:
     """The test service, retrying a failing handler `attempts` times with short backoff."""
-    quick = settings.model_copy(update={"handler_max_attempts": attempts, "handler_backoff_initial": 0.05})
+    quick = settings.model_copy(
+        update={
+            "handler_max_attempts": attempts,
+            "handler_backoff_initial": 0.05,
+            "handler_timeout_seconds": 1.0,
+        }
+    )
     runtime = ServiceRuntime(SPEC, quick, http_port=0)
     await runtime.start()
     try:
@@ -75,6 +96,7 @@ async def test_bad_messages_go_to_the_dlq_with_reasons_and_the_rest_is_processed
     tenant = uuid4()
     good = [_job(tenant, f"good-{index}") for index in range(3)]
     poison = _job(tenant, "poison")
+    failing = [poison, _job(tenant, "network"), _job(tenant, "slow"), _job(tenant, "huge")]
 
     def headers_for(event_id_source: JobCreated) -> list[tuple[str, bytes]]:
         return Envelope.new(
@@ -90,7 +112,7 @@ async def test_bad_messages_go_to_the_dlq_with_reasons_and_the_rest_is_processed
             await producer.send_and_wait(topic, b"{not json", key=key, headers=headers_for(good[0]) + foreign)
             wrong = json.dumps({"tenant_id": str(tenant), "run_id": "not-a-uuid"}).encode()
             await producer.send_and_wait(topic, wrong, key=key, headers=headers_for(good[0]))
-            for event in [poison, *good]:
+            for event in [*failing, *good]:
                 await producer.send_and_wait(
                     topic, event.model_dump_json().encode(), key=key, headers=headers_for(event)
                 )
@@ -100,26 +122,30 @@ async def test_bad_messages_go_to_the_dlq_with_reasons_and_the_rest_is_processed
         assert await wait_until(lambda: pool.fetchval("SELECT count(*) = 3 FROM effects"), within=60)
         names = sorted(row["note"] for row in await pool.fetch("SELECT note FROM effects"))
         assert names == ["good-0", "good-1", "good-2"]
-        dead = await consume_all(settings, [dlq_topic(topic)], expected=3)
-        failed = await consume_all(settings, [topic_for(TaskFailed, settings.topic_prefix)], expected=1)
+        dead = await consume_all(settings, [dlq_topic(topic)], expected=6)
+        failed = await consume_all(settings, [topic_for(TaskFailed, settings.topic_prefix)], expected=4)
 
     reasons = [header(record, "dlq_reason") for record in dead]
-    assert reasons == ["undecodable", "schema", "handler"]
+    assert reasons == ["undecodable", "schema", "handler", "handler", "handler", "handler"]
     assert dead[0].value == b"{not json"
     assert next(value for name, value in dead[0].headers if name == "x-foreign-binary") == (b"\xff\x00\xfe")
     assert "payload is not JSON" in (header(dead[0], "dlq_error") or "")
     assert "run_id" in (header(dead[1], "dlq_error") or "")
     assert "this job always fails" in (header(dead[2], "dlq_error") or "")
     assert header(dead[2], "dlq_attempts") == "3"
+    assert "ConnectionResetError: the site hung up" in (header(dead[3], "dlq_error") or "")
+    assert "TimeoutError" in (header(dead[4], "dlq_error") or "")
+    assert "EventTooLarge" in (header(dead[5], "dlq_error") or "")
     assert all(header(record, "dlq_source_topic") == topic for record in dead)
 
-    assert len(failed) == 1
-    task_failed = TaskFailed.model_validate_json(failed[0].value)
+    # TaskFailed is keyed by run, so the four land on different partitions: match them by run.
+    by_run = {TaskFailed.model_validate_json(record.value).run_id: record for record in failed}
+    assert set(by_run) == {event.run_id for event in failing}
+    task_failed = TaskFailed.model_validate_json(by_run[poison.run_id].value)
     assert task_failed.service == "dlqtest"
-    assert task_failed.run_id == poison.run_id
     assert task_failed.attempts == 3
     assert "this job always fails" in task_failed.error
-    assert header(failed[0], "causation_id") == header(dead[2], "ce_id")
+    assert header(by_run[poison.run_id], "causation_id") == header(dead[2], "ce_id")
 
 
 async def test_a_dead_letter_replayed_after_the_fix_is_processed_once(settings: Settings) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from uuid import uuid4
 
@@ -14,7 +15,7 @@ import pytest
 from services.registry import all_specs
 from shared.config import Settings
 from shared.db import connect_admin
-from shared.events import JobConfig, JobRejected, JobSubmitted, LlmQuery
+from shared.events import SERVICES, JobConfig, JobRejected, JobSubmitted, LlmQuery
 from shared.producer import publish_direct
 from shared.service import ServiceRuntime
 from shared.topics import topic_for
@@ -97,6 +98,7 @@ async def test_a_submitted_job_reaches_every_service_and_a_bad_one_is_rejected(s
 
 
 async def test_a_service_runs_as_its_own_process_and_reports_ready(settings: Settings) -> None:
+    port = _free_port()
     env = {
         **os.environ,
         "TRAWL_KAFKA_BOOTSTRAP": settings.kafka,
@@ -104,7 +106,7 @@ async def test_a_service_runs_as_its_own_process_and_reports_ready(settings: Set
         "TRAWL_S3_ENDPOINT": settings.s3_url,
         "TRAWL_TOPIC_PREFIX": settings.topic_prefix,
         "TRAWL_SCHEMA_PREFIX": settings.schema_prefix,
-        "TRAWL_HTTP_BASE_PORT": "18600",
+        "TRAWL_HTTP_BASE_PORT": str(port - SERVICES.index("crawler")),
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -115,7 +117,7 @@ async def test_a_service_runs_as_its_own_process_and_reports_ready(settings: Set
         stderr=asyncio.subprocess.STDOUT,
     )
     try:
-        async with httpx.AsyncClient(base_url="http://127.0.0.1:18601") as client:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
 
             async def ready() -> bool:
                 try:
@@ -133,3 +135,9 @@ async def test_a_service_runs_as_its_own_process_and_reports_ready(settings: Set
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -19,7 +19,7 @@ from shared.events import JobConfig, JobSubmitted, LlmQuery
 from shared.kafka import ensure_topics
 from shared.logging import configure_logging
 from shared.producer import publish_direct
-from shared.service import ServiceRuntime, run_until_signalled
+from shared.service import ServiceRuntime, run_until_signalled, running
 from shared.topics import all_topics
 
 app = typer.Typer(help="Trawl: crawl, extract, index, search and export, over Kafka.", no_args_is_help=True)
@@ -198,10 +198,7 @@ def demo(
 async def _demo(settings: Settings, seed: str, wait_seconds: float) -> bool:
     from services.registry import all_specs
 
-    runtimes = [ServiceRuntime(spec, settings) for spec in all_specs()]
-    for runtime in runtimes:
-        await runtime.start()
-    try:
+    async with running([ServiceRuntime(spec, settings) for spec in all_specs()]):
         tenant_id = uuid4()
         good = JobSubmitted(
             tenant_id=tenant_id,
@@ -219,9 +216,6 @@ async def _demo(settings: Settings, seed: str, wait_seconds: float) -> bool:
             f"published JobSubmitted {good.submission_id} (valid) and {bad.submission_id} (invalid)"
         )
         return await _trace(settings, good.submission_id, bad.submission_id, tenant_id, started, wait_seconds)
-    finally:
-        for runtime in reversed(runtimes):
-            await runtime.stop()
 
 
 async def _trace(

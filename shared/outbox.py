@@ -155,17 +155,20 @@ class OutboxRelay:
         self.published = 0
 
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
         backoff = 0.1
         while True:
+            started = loop.time()
             try:
                 await self._lead_or_stand_by()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("outbox relay: %s; retrying in %.1fs", exc, backoff)
             except Exception:
-                # aiokafka's errors are not OSError; unacknowledged batches were rolled back.
+                # aiokafka's errors are not OSError; the failed batch was rolled back.
                 log.exception("outbox relay: produce failed; retrying in %.1fs", backoff)
+            # Back off on repeated failures, not on one after a long healthy stretch.
+            backoff = 0.1 if loop.time() - started > 60 else min(backoff * 2, 10.0)
             await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 10.0)
 
     async def _lead_or_stand_by(self) -> None:
         channel = f"{self._schema}_outbox"

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,9 +41,9 @@ class ServiceSpec:
     migrations_dir: Path
     routes: Callable[[ServiceRuntime], Sequence[BaseRoute]] = field(default=lambda _runtime: ())
 
-    @property
-    def http_port_offset(self) -> int:
-        return SERVICES.index(self.name)
+    def default_http_port(self, settings: Settings) -> int:
+        """The base port plus the service's index; any free port for a service outside the five."""
+        return settings.http_base_port + SERVICES.index(self.name) if self.name in SERVICES else 0
 
 
 class ServiceRuntime:
@@ -51,9 +51,7 @@ class ServiceRuntime:
         self.spec = spec
         self.settings = settings
         self.schema = settings.schema_for(spec.name)
-        self._http_port = (
-            http_port if http_port is not None else settings.http_base_port + spec.http_port_offset
-        )
+        self._http_port = http_port if http_port is not None else spec.default_http_port(settings)
         self._stack = contextlib.AsyncExitStack()
         self.pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
@@ -71,6 +69,14 @@ class ServiceRuntime:
             await conn.close()
 
     async def start(self) -> None:
+        """Start everything, or nothing: a failure part-way releases what was started."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         settings = self.settings
         applied = await self.migrate()
         if applied:
@@ -173,20 +179,27 @@ def _log_crash(task: asyncio.Task[None]) -> None:
         log.error("background task %s crashed", task.get_name(), exc_info=task.exception())
 
 
-async def run_until_signalled(runtimes: Sequence[ServiceRuntime]) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+@contextlib.asynccontextmanager
+async def running(runtimes: Sequence[ServiceRuntime]) -> AsyncIterator[Sequence[ServiceRuntime]]:
+    """Start the runtimes in order; stop, in reverse, those that started."""
     started: list[ServiceRuntime] = []
     try:
         for runtime in runtimes:
             await runtime.start()
             started.append(runtime)
-        await stop.wait()
+        yield runtimes
     finally:
         for runtime in reversed(started):
             await runtime.stop()
+
+
+async def run_until_signalled(runtimes: Sequence[ServiceRuntime]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with running(runtimes):
+        await stop.wait()
 
 
 def main(spec: ServiceSpec) -> None:

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from shared import dlq
+from shared import dlq, service
 from shared.config import Settings
 from shared.consumer import HandlerContext
 from shared.envelope import Envelope
@@ -82,13 +82,9 @@ async def running(
             "handler_timeout_seconds": 1.0,
         }
     )
-    runtime = ServiceRuntime(SPEC, quick, http_port=0)
-    await runtime.start()
-    try:
+    async with service.running([ServiceRuntime(SPEC, quick, http_port=0)]) as (runtime,):
         assert runtime.pool is not None
         yield runtime, runtime.pool
-    finally:
-        await runtime.stop()
 
 
 async def test_bad_messages_go_to_the_dlq_with_reasons_and_the_rest_is_processed(settings: Settings) -> None:

@@ -118,10 +118,7 @@ async def _write(pool: asyncpg.Pool, settings: Settings, events: list[TaskFailed
             await outbox.publish_many(events[offset : offset + tx_size])
 
 
-async def main(args: argparse.Namespace) -> None:
-    base = Settings()
-    if any(component.state == "stopped" for component in localstack.status(base)):
-        localstack.up(base)
+async def main(args: argparse.Namespace, base: Settings) -> None:
     tag = uuid4().hex[:8]
     settings = base.model_copy(update={"topic_prefix": f"bench{tag}.", "schema_prefix": f"bench{tag}_"})
     outbox_topic = topic_for(TaskFailed, settings.topic_prefix)
@@ -169,4 +166,7 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--payload-bytes", type=int, default=1024)
     parser.add_argument("--tx-size", type=int, default=1000)
-    asyncio.run(main(parser.parse_args()))
+    settings = Settings()
+    if any(component.state == "stopped" for component in localstack.status(settings)):
+        localstack.up(settings)
+    asyncio.run(main(parser.parse_args(), settings))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -19,6 +20,7 @@ from shared.events import JobConfig, JobSubmitted, LlmQuery
 from shared.kafka import ensure_topics
 from shared.logging import configure_logging
 from shared.producer import publish_direct
+from shared.s3 import ObjectStore
 from shared.service import ServiceRuntime, run_until_signalled, running
 from shared.topics import all_topics
 
@@ -38,11 +40,8 @@ def _settings() -> Settings:
 def up() -> None:
     """Start the local stack (Kafka, PostgreSQL, S3), create topics, apply migrations."""
     settings = _settings()
-    try:
+    with _stack_errors():
         localstack.up(settings, log=lambda line: console.print(f"[dim]{line}[/dim]"))
-    except localstack.StackError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
     created = asyncio.run(_prepare(settings))
     console.print(
         f"topics: {len(created)} created, {len(all_topics(settings.topic_prefix)) - len(created)} existed"
@@ -51,6 +50,9 @@ def up() -> None:
 
 
 async def _prepare(settings: Settings) -> list[str]:
+    """What the services expect to exist: topics, schemas and the bucket."""
+    async with ObjectStore.from_settings(settings) as store:
+        await store.ensure_bucket()
     created = await ensure_topics(
         settings.kafka,
         all_topics(settings.topic_prefix),
@@ -64,13 +66,25 @@ async def _prepare(settings: Settings) -> list[str]:
 @app.command()
 def down() -> None:
     """Stop the local stack processes that `trawl up` started."""
-    localstack.down(_settings(), log=lambda line: console.print(f"[dim]{line}[/dim]"))
+    with _stack_errors():
+        localstack.down(_settings(), log=lambda line: console.print(f"[dim]{line}[/dim]"))
 
 
 @app.command()
 def status() -> None:
     """Show the state of Kafka, PostgreSQL and S3."""
-    _print_status(_settings())
+    with _stack_errors():
+        _print_status(_settings())
+
+
+@contextlib.contextmanager
+def _stack_errors() -> Iterator[None]:
+    """A local stack problem is a one-line message and exit status 1, not a traceback."""
+    try:
+        yield
+    except localstack.StackError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
 
 
 def _print_status(settings: Settings) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     internal_token: str = "trawl-local-internal-token"
     log_level: str = "INFO"
     log_json: bool = True
+
+    @field_validator("kafka_bootstrap", "pg_dsn", "s3_endpoint", mode="before")
+    @classmethod
+    def _empty_means_local(cls, value: object) -> object:
+        """`TRAWL_PG_DSN=` (set but empty) means the local server, as if it were unset."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @cached_property
     def kafka(self) -> str:

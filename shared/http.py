@@ -70,10 +70,6 @@ class HealthServer:
         self._task: asyncio.Task[None] | None = None
 
     @property
-    def app(self) -> Starlette:
-        return self._app
-
-    @property
     def port(self) -> int:
         """The port actually bound (the ephemeral one when constructed with port 0)."""
         if self._server is None or not self._server.started:

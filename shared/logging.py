@@ -43,8 +43,6 @@ _RECORD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__
     "taskName",
     "color_message",  # uvicorn's ANSI-coloured copy of the message
 }
-_CONTEXT_ATTR = "_trawl_context_keys"
-
 _EMPTY: Mapping[str, object] = MappingProxyType({})
 _log_context: ContextVar[Mapping[str, object]] = ContextVar("trawl_log_context", default=_EMPTY)
 
@@ -96,7 +94,7 @@ def redact(value: object) -> object:
 
 def extra_fields(record: logging.LogRecord) -> dict[str, object]:
     """The fields a record carries beyond the standard ones (extra= and context)."""
-    return {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRS and k != _CONTEXT_ATTR}
+    return {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRS}
 
 
 class ContextFilter(logging.Filter):
@@ -189,9 +187,7 @@ class _TrawlQueueHandler(logging.handlers.QueueHandler):
     """Marks the handler we install, so reconfiguring replaces only ours (not pytest's)."""
 
 
-def parse_level(level: str | int) -> int:
-    if isinstance(level, int):
-        return level
+def parse_level(level: str) -> int:
     levels = logging.getLevelNamesMapping()
     try:
         return levels[level.strip().upper()]

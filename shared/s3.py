@@ -43,7 +43,9 @@ MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4 presigned URLs cannot live longer
 # so a worker thread really runs beside the loop.
 _HASH_IN_THREAD_FROM = 1 * MiB
 
-_NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket"})
+# A missing bucket is a misconfiguration, never "no such key": NoSuchBucket stays an error.
+# (HEAD answers have no body, so there a bare 404 is all S3 says.)
+_NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
 class ObjectStoreError(RuntimeError):
@@ -300,7 +302,8 @@ class ObjectStore:
             # Another process created it between our HEAD and CREATE.
             if _error_code(exc) not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
                 raise
-        log.info("created bucket %s", self._bucket)
+        else:
+            log.info("created bucket %s", self._bucket)
 
     async def ping(self) -> None:
         """Raise unless the bucket is reachable with our credentials (readiness check)."""

@@ -91,6 +91,7 @@ class ServiceRuntime:
         self._stack.push_async_callback(self.pool.close)
 
         self.objects = await self._stack.enter_async_context(ObjectStore.from_settings(settings))
+        await self.objects.ensure_bucket()  # a HEAD when it exists; created on a fresh deployment
 
         self.producer = kafka_producer(settings.kafka, client_id=f"trawl-{self.spec.name}-relay")
         await self.producer.start()

@@ -13,7 +13,9 @@ from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+import psutil
 
 from shared.config import Settings
 from shared.localstack.kafka import Kafka
@@ -38,7 +40,7 @@ def up(settings: Settings, log: Log = print, *, only: Collection[str] | None = N
     running yet and wait until each serves requests."""
     home = _home(settings)
     log = _serialised(log)
-    with exclusive_lock(home / "localstack.lock"):
+    with exclusive_lock(home / "localstack.lock", log):
         to_start = [
             component for component in _local(settings, home, log, only) if _needs_start(component, log)
         ]
@@ -49,7 +51,7 @@ def down(settings: Settings, log: Log = print, *, only: Collection[str] | None =
     """Stop the local components that trawl started; anything else is left running."""
     home = _home(settings)
     log = _serialised(log)
-    with exclusive_lock(home / "localstack.lock"):
+    with exclusive_lock(home / "localstack.lock", log):
         _in_parallel([_stopper(component, log) for component in _local(settings, home, log, only)])
 
 
@@ -69,15 +71,14 @@ def status(settings: Settings) -> list[ComponentStatus]:
 
 
 def redact_dsn(dsn: str) -> str:
-    """`dsn` without its password, for display."""
-    if "://" not in dsn:
-        return " ".join(part for part in dsn.split() if not part.startswith("password="))
+    """`dsn`, a URL (the only form asyncpg takes), without its password, for display."""
     parts = urlsplit(dsn)
-    if parts.password is None:
-        return dsn
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = f"{parts.username}@" if parts.username else ""
-    return urlunsplit(parts._replace(netloc=user + netloc))
+    userinfo, at, host = parts.netloc.rpartition("@")
+    netloc = userinfo.partition(":")[0] + at + host
+    query = "&".join(item for item in parts.query.split("&") if item.partition("=")[0] != "password")
+    # Joined by hand: urlunsplit would drop the empty host of `postgresql:///db?host=/run/pg`.
+    redacted = f"{parts.scheme}://{netloc}{parts.path}"
+    return redacted + (f"?{query}" if query else "") + (f"#{parts.fragment}" if parts.fragment else "")
 
 
 def _serialised(log: Log) -> Log:
@@ -127,16 +128,24 @@ def _local(settings: Settings, home: Path, log: Log, only: Collection[str] | Non
     return local
 
 
-def _needs_start(component: LocalComponent, log: Log) -> bool:
+def _find_server(component: LocalComponent, log: Log) -> psutil.Process | None:
+    """The component's running server, found through its pid file or, when that was lost, through
+    the port it listens on (and recorded again); a stale pid file is cleared on the way."""
     proc = component.running()
     if proc is not None:
-        log(f"{component.label} already running (pid {proc.pid}) on {component.address()}")
-        return False
+        return proc
     if component.clear_stale():
         log(f"{component.label}: cleared a stale pid file")
     proc = component.adopt_orphan()
     if proc is not None:
-        log(f"{component.label} already running (pid {proc.pid}, pid file restored) on {component.address()}")
+        log(f"{component.label}: found running without its pid file (pid {proc.pid}); pid file restored")
+    return proc
+
+
+def _needs_start(component: LocalComponent, log: Log) -> bool:
+    proc = _find_server(component, log)
+    if proc is not None:
+        log(f"{component.label} already running (pid {proc.pid}) on {component.address()}")
         return False
     component.ensure_ports_free()
     return True
@@ -153,10 +162,9 @@ def _timed_start(component: LocalComponent, log: Log) -> Callable[[], None]:
 
 def _stopper(component: LocalComponent, log: Log) -> Callable[[], None]:
     def stop() -> None:
-        proc = component.running()
+        proc = _find_server(component, log)
         if proc is None:
-            cleared = component.clear_stale()
-            log(f"{component.label} not running" + (" (cleared a stale pid file)" if cleared else ""))
+            log(f"{component.label} not running")
             return
         log(f"stopping {component.label} (pid {proc.pid}) …")
         component.stop(proc, log)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import hashlib
@@ -10,8 +9,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,19 +20,17 @@ from shared.localstack.process import (
     LocalComponent,
     Log,
     StackError,
-    accepts_connections,
-    failure,
     find_executable,
-    rotate_log,
-    spawn_detached,
-    write_pid,
+    probe_error,
+    run_captured,
+    run_logged,
 )
 
 PORT = LOCAL_KAFKA_PORT
 CONTROLLER_PORT = LOCAL_KAFKA_CONTROLLER_PORT
 POM = REPO_ROOT / "deploy" / "local" / "kafka" / "pom.xml"
 MIN_JAVA = 17
-READY_TIMEOUT = 60.0
+JAVA_VERSION_TIMEOUT = 30.0
 MAIN_CLASS = "kafka.Kafka"
 JVM_OPTIONS = ("-Xms256m", "-Xmx768m", "-XX:+UseG1GC")
 
@@ -54,6 +49,12 @@ logger.kafka.level = INFO
 def new_cluster_id() -> str:
     """A KRaft cluster id: 16 random bytes, base64url without padding (22 characters)."""
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
+
+
+def format_arguments(cluster_id: str, server_properties: Path) -> list[str]:
+    """The StorageTool arguments that format the log dir once, before the first start."""
+    # The id is attached with "=": one in 64 starts with "-" and would otherwise read as an option.
+    return ["kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(server_properties)]
 
 
 def render_server_properties(data_dir: Path, port: int, controller_port: int) -> str:
@@ -84,7 +85,8 @@ def render_server_properties(data_dir: Path, port: int, controller_port: int) ->
 
 
 def _escape_property(value: str) -> str:
-    # In .properties files a backslash starts an escape; Windows-style paths would need it doubled.
+    # In .properties files a backslash starts an escape, and the state dir (TRAWL_HOME) is the
+    # user's choice: a POSIX path may contain one.
     return value.replace("\\", "\\\\")
 
 
@@ -107,7 +109,9 @@ def find_java() -> Path:
             f"Kafka: no Java runtime found (looked at {'JAVA_HOME' if java_home else 'PATH'}); "
             f"install Java {MIN_JAVA}+ or set TRAWL_KAFKA_BOOTSTRAP to use an external broker"
         )
-    result = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=30, check=False)
+    result = run_captured(
+        [str(java), "-version"], timeout=JAVA_VERSION_TIMEOUT, what=f"Kafka: running `{java} -version`"
+    )
     major = parse_java_major(result.stderr + result.stdout)
     if major is None or major < MIN_JAVA:
         found = f"Java {major}" if major else "an unrecognised Java"
@@ -123,10 +127,6 @@ class Kafka(LocalComponent):
     @property
     def lib_dir(self) -> Path:
         return self.dir / "lib"
-
-    @property
-    def data_dir(self) -> Path:
-        return self.dir / "data"
 
     @property
     def server_properties(self) -> Path:
@@ -151,15 +151,13 @@ class Kafka(LocalComponent):
         self._resolve_jars(log)
         self._write_config()
         self._format_storage(java, log)
-        rotate_log(self.log_path)
-        pid = spawn_detached(
+        self.launch(
             [str(java), *JVM_OPTIONS, *self._classpath_options(), MAIN_CLASS, str(self.server_properties)],
-            self.log_path,
-            cwd=self.dir,
+            log,
         )
-        write_pid(self.pid_file, pid)
-        log(f"waiting for Kafka metadata on {self.address()} …")
-        self._wait_ready(pid)
+
+    def ready_error(self) -> str | None:
+        return probe_error(lambda: _describe_cluster(self.address()))
 
     def _classpath_options(self) -> list[str]:
         return ["-cp", f"{self.lib_dir}/*", f"-Dlog4j2.configurationFile={self.log4j_config}"]
@@ -178,12 +176,18 @@ class Kafka(LocalComponent):
         log("resolving the Kafka jars with Maven (first run only) …")
         # A half-copied or outdated lib dir would put mixed jar versions on the classpath.
         shutil.rmtree(self.lib_dir, ignore_errors=True)
-        mvn_log = self.dir / "mvn.log"
         command = [
             str(mvn), "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
             f"-DoutputDirectory={self.lib_dir}", "-DincludeScope=runtime",
         ]  # fmt: skip
-        self._run_logged(command, mvn_log, timeout=900, what="resolving the jars with Maven failed")
+        run_logged(
+            command,
+            self.dir / "mvn.log",
+            label=self.label,
+            what="resolving the jars with Maven failed",
+            timeout=900,
+            cwd=self.dir,
+        )
         marker.write_text(pom_digest + "\n")
 
     def _write_config(self) -> None:
@@ -196,52 +200,18 @@ class Kafka(LocalComponent):
             return
         log("formatting the Kafka log dir (first run only) …")
         command = [
-            str(java), *self._classpath_options(), "kafka.tools.StorageTool", "format",
-            "-t", new_cluster_id(), "-c", str(self.server_properties),
-        ]  # fmt: skip
-        self._run_logged(command, self.dir / "format.log", timeout=120, what="formatting the log dir failed")
-
-    def _run_logged(self, command: list[str], log_path: Path, *, timeout: float, what: str) -> None:
-        with open(log_path, "wb") as log_file:
-            try:
-                result = subprocess.run(
-                    command,
-                    cwd=self.dir,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    timeout=timeout,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired as exc:
-                raise failure(self.label, f"{what}: no result after {timeout:.0f}s", log_path) from exc
-        if result.returncode != 0:
-            raise failure(self.label, f"{what} (exit code {result.returncode})", log_path)
-
-    def _wait_ready(self, pid: int) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        last_error = "the broker port never opened"
-        while time.monotonic() < deadline:
-            if self.running() is None:
-                raise failure(self.label, f"the broker (pid {pid}) exited during startup", self.log_path)
-            if accepts_connections(PORT):
-                error = fetch_metadata_error(self.address())
-                if error is None:
-                    return
-                last_error = error
-            time.sleep(0.5)
-        raise failure(
-            self.label, f"no cluster metadata from {self.address()} within {READY_TIMEOUT:.0f}s "
-            f"({last_error}); the broker (pid {pid}) is left running", self.log_path,
-        )  # fmt: skip
-
-
-def fetch_metadata_error(bootstrap: str) -> str | None:
-    """None when the broker at `bootstrap` returns cluster metadata, else why it did not."""
-    try:
-        asyncio.run(_describe_cluster(bootstrap))
-    except Exception as exc:  # any failure just means "not ready yet"
-        return f"{type(exc).__name__}: {exc}"
-    return None
+            str(java),
+            *self._classpath_options(),
+            *format_arguments(new_cluster_id(), self.server_properties),
+        ]
+        run_logged(
+            command,
+            self.dir / "format.log",
+            label=self.label,
+            what="formatting the log dir failed",
+            timeout=120,
+            cwd=self.dir,
+        )
 
 
 async def _describe_cluster(bootstrap: str) -> None:
@@ -250,8 +220,8 @@ async def _describe_cluster(bootstrap: str) -> None:
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
     with _quiet("aiokafka"):
-        await admin.start()
         try:
+            await admin.start()
             cluster = await admin.describe_cluster()
         finally:
             await admin.close()

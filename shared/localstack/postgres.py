@@ -6,15 +6,13 @@ directly. Postgres refuses to run as root; as root the server runs as a dedicate
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import importlib.util
 import os
 import pwd
 import shlex
+import signal
 import stat
-import subprocess
-import tempfile
+from functools import cached_property
 from pathlib import Path
 
 import psutil
@@ -26,11 +24,12 @@ from shared.localstack.process import (
     LocalComponent,
     Log,
     StackError,
-    alive,
     failure,
-    find_process,
-    read_pid,
+    probe_error,
     rotate_log,
+    run_captured,
+    run_logged,
+    short_socket_dir,
     tail,
 )
 
@@ -39,10 +38,9 @@ SYSTEM_USER = "trawl-pg"
 SUPERUSER = "postgres"
 MAX_CONNECTIONS = 300
 START_TIMEOUT = 60
-READY_TIMEOUT = 30.0
-# Unix socket paths are limited to 107 bytes on Linux; keep well clear of it.
-_MAX_SOCKET_PATH = 100
-_TRAVERSE = stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH
+USERADD_TIMEOUT = 60.0
+# Group and other may only pass through the parents of what the server's system user needs.
+_SEARCH = stat.S_IXGRP | stat.S_IXOTH
 _READ = stat.S_IRGRP | stat.S_IROTH
 
 
@@ -73,12 +71,12 @@ class Postgres(LocalComponent):
 
     def __init__(self, home: Path) -> None:
         super().__init__(home)
-        self.bin_dir = install_dir() / "bin"
         self.run_as = SYSTEM_USER if os.geteuid() == 0 else None
 
-    @property
-    def data_dir(self) -> Path:
-        return self.dir / "data"
+    @cached_property
+    def bin_dir(self) -> Path:
+        # Looked up only when needed, so status and down work without the package installed.
+        return install_dir() / "bin"
 
     @property
     def pid_file(self) -> Path:
@@ -87,11 +85,7 @@ class Postgres(LocalComponent):
 
     @property
     def socket_dir(self) -> Path:
-        preferred = self.dir / "run"
-        if len(str(preferred / f".s.PGSQL.{PORT}.lock")) <= _MAX_SOCKET_PATH:
-            return preferred
-        digest = hashlib.sha256(str(self.dir).encode()).hexdigest()[:12]
-        return Path(tempfile.gettempdir()) / f"trawl-pg-{digest}"
+        return short_socket_dir(self.dir / "run", f".s.PGSQL.{PORT}.lock")
 
     @property
     def ctl_log_path(self) -> Path:
@@ -107,19 +101,10 @@ class Postgres(LocalComponent):
         return local_dsn(PORT)
 
     def clear_stale(self) -> bool:
-        pid = read_pid(self.pid_file)
-        if pid is None or self.running() is not None:
-            return False
-        proc = alive(pid)
-        if proc is not None and _process_name(proc) == "postgres":
-            # Deleting the lock file of a live postmaster could let two servers share one data dir.
-            raise StackError(
-                f"PostgreSQL: {self.data_dir} is locked by a postgres (pid {pid}) that trawl did not "
-                "start; stop it first"
-            )
-        self.pid_file.unlink(missing_ok=True)
-        (self.socket_dir / f".s.PGSQL.{PORT}.lock").unlink(missing_ok=True)
-        return True
+        # postmaster.pid is PostgreSQL's guard against a second server on a data dir that backends
+        # of a dead postmaster may still use; only the server can judge it stale, and does so
+        # itself on start. There is no pid file of our own to clear.
+        return False
 
     def adopt_orphan(self) -> psutil.Process | None:
         # postmaster.pid is written by the server alone, and a postmaster whose lock file is gone
@@ -132,20 +117,18 @@ class Postgres(LocalComponent):
         self._initdb(log)
         rotate_log(self.log_path)
         self._chown(self.log_path, create=True)
-        log(f"waiting for PostgreSQL on {LOCALHOST}:{PORT} …")
         self._pg_ctl(
             ["-w", "-t", str(START_TIMEOUT), "-D", str(self.data_dir), "-l", str(self.log_path),
              "-o", server_options(PORT, self.socket_dir), "start"],
             timeout=START_TIMEOUT + 15, what="pg_ctl start failed",
         )  # fmt: skip
-        pid = read_pid(self.pid_file)
-        if find_process(pid, self.fingerprint()) is None:
+        proc = self.running()
+        if proc is None:
             raise failure(self.label, "the server exited right after starting", self.log_path)
-        error = connect_error(local_dsn(PORT), READY_TIMEOUT)
-        if error is not None:
-            raise failure(
-                self.label, f"not accepting connections on {LOCALHOST}:{PORT} ({error})", self.log_path
-            )
+        self.wait_ready(proc.pid, log)
+
+    def ready_error(self) -> str | None:
+        return probe_error(lambda: _select_one(local_dsn(PORT)))
 
     def stop(self, proc: psutil.Process, log: Log) -> None:
         try:
@@ -154,8 +137,10 @@ class Postgres(LocalComponent):
                 timeout=self.stop_timeout + 15, what="pg_ctl stop failed",
             )  # fmt: skip
         except StackError as exc:
-            log(f"{exc}\nfalling back to signals")
-            super().stop(proc, log)
+            # SIGQUIT is PostgreSQL's immediate shutdown: the postmaster ends its backends too,
+            # where a SIGKILL of the postmaster alone would leave them attached to the data dir.
+            log(f"{exc}\nfalling back to an immediate shutdown (SIGQUIT to pid {proc.pid})")
+            self.signal_or_fail(proc, signal.SIGQUIT, self.stop_timeout)
 
     def _prepare_filesystem(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -165,7 +150,7 @@ class Postgres(LocalComponent):
             return
         _ensure_system_user(self.run_as)
         for path in (self.data_dir, self.socket_dir, self.ctl_log_path):
-            _ensure_traversable(path.parent)
+            _ensure_searchable(path.parent)
         _ensure_readable_tree(self.bin_dir, executable=True)
         _ensure_readable_tree(self.bin_dir.parent / "lib", executable=False)
         _ensure_readable_tree(self.bin_dir.parent / "share", executable=False)
@@ -187,31 +172,20 @@ class Postgres(LocalComponent):
 
     def _run_tool(self, command: list[str], *, timeout: float, what: str) -> None:
         self._chown(self.ctl_log_path, create=True)
-        # Output goes to a file, never a pipe: the postmaster pg_ctl forks would inherit the pipe
-        # and keep it open, and reading it would then block forever.
-        with open(self.ctl_log_path, "ab") as ctl_log:
-            try:
-                result = subprocess.run(
-                    command,
-                    cwd=self.dir,
-                    env=self._tool_env(),
-                    user=self.run_as,
-                    stdin=subprocess.DEVNULL,
-                    stdout=ctl_log,
-                    stderr=subprocess.STDOUT,
-                    timeout=timeout,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired as exc:
-                raise self._tool_failure(f"{what}: no result after {timeout:.0f}s") from exc
-        if result.returncode != 0:
-            raise self._tool_failure(f"{what} (exit code {result.returncode})")
-
-    def _tool_failure(self, message: str) -> StackError:
-        error = failure(self.label, message, self.log_path)
-        return StackError(
-            f"{error}\n--- last lines of {self.ctl_log_path} ---\n{tail(self.ctl_log_path, 10)}"
-        )
+        try:
+            run_logged(
+                command,
+                self.ctl_log_path,
+                label=self.label,
+                what=what,
+                timeout=timeout,
+                cwd=self.dir,
+                env=self._tool_env(),
+                user=self.run_as,
+            )
+        except StackError as exc:
+            # pg_ctl only says "examine the log output": the cause is in the server's log.
+            raise StackError(f"{exc}\n--- last lines of {self.log_path} ---\n{tail(self.log_path)}") from exc
 
     def _tool_env(self) -> dict[str, str]:
         # A fixed C locale keeps initdb independent of whatever LANG the caller's shell has.
@@ -229,40 +203,15 @@ class Postgres(LocalComponent):
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
-def connect_error(dsn: str, timeout: float) -> str | None:
-    """None when `dsn` accepts a connection and a query within `timeout` seconds, else why not."""
-    try:
-        asyncio.run(_connect_with_retries(dsn, timeout))
-    except Exception as exc:  # reported to the caller, who adds the server log
-        return f"{type(exc).__name__}: {exc}"
-    return None
-
-
-async def _connect_with_retries(dsn: str, within: float) -> None:
+async def _select_one(dsn: str) -> None:
     # Imported here: asyncpg is only needed while waiting, and the CLI starts faster without it.
     import asyncpg
 
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        try:
-            connection = await asyncpg.connect(dsn, timeout=5)
-            try:
-                await connection.fetchval("SELECT 1")
-            finally:
-                await connection.close()
-            return
-        except (OSError, asyncpg.PostgresError):
-            if loop.time() >= deadline:
-                raise
-            await asyncio.sleep(0.25)
-
-
-def _process_name(proc: psutil.Process) -> str:
+    connection = await asyncpg.connect(dsn, timeout=5)
     try:
-        return proc.name()
-    except psutil.Error:
-        return ""
+        await connection.fetchval("SELECT 1")
+    finally:
+        await connection.close()
 
 
 def _ensure_system_user(name: str) -> None:
@@ -271,8 +220,10 @@ def _ensure_system_user(name: str) -> None:
         return
     except KeyError:
         pass
-    result = subprocess.run(
-        ["useradd", "-r", "-M", "-s", "/usr/sbin/nologin", name], capture_output=True, text=True, check=False
+    result = run_captured(
+        ["useradd", "-r", "-M", "-s", "/usr/sbin/nologin", name],
+        timeout=USERADD_TIMEOUT,
+        what=f"PostgreSQL: creating the system user {name!r} with useradd",
     )
     if result.returncode != 0:
         raise StackError(
@@ -281,18 +232,18 @@ def _ensure_system_user(name: str) -> None:
         )
 
 
-def _ensure_traversable(directory: Path) -> None:
-    """Let the server's system user reach `directory` by adding group/other r+x up to the root."""
+def _ensure_searchable(directory: Path) -> None:
+    """Let the server's system user pass through `directory` and its parents (x, not r)."""
     for path in (directory, *directory.parents):
-        _add_mode(path, _TRAVERSE)
+        _add_mode(path, _SEARCH)
 
 
 def _ensure_readable_tree(root: Path, *, executable: bool) -> None:
-    _ensure_traversable(root)
+    _ensure_searchable(root.parent)
     for dirpath, _, filenames in os.walk(root):
-        _add_mode(Path(dirpath), _TRAVERSE)
+        _add_mode(Path(dirpath), _READ | _SEARCH)
         for filename in filenames:
-            _add_mode(Path(dirpath) / filename, _TRAVERSE if executable else _READ)
+            _add_mode(Path(dirpath) / filename, (_READ | _SEARCH) if executable else _READ)
 
 
 def _add_mode(path: Path, bits: int) -> None:

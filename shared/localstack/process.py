@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import fcntl
+import hashlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import psutil
 
@@ -23,6 +27,10 @@ Log = Callable[[str], None]
 
 LOCALHOST = "127.0.0.1"
 LOG_TAIL_LINES = 30
+SPAWN_TIMEOUT = 30.0
+KILL_TIMEOUT = 10.0
+# Unix socket paths are limited to 107 bytes on Linux; keep well clear of it.
+MAX_SOCKET_PATH = 100
 _CMDLINE_SHOWN = 160
 
 
@@ -50,10 +58,10 @@ _DETACH_SCRIPT = 'log=$1; shift; exec "$@" </dev/null >>"$log" 2>&1 & echo $!'
 
 
 def read_pid(pid_file: Path) -> int | None:
-    """The pid on the first line of `pid_file`, or None when it is missing or not a pid."""
+    """The pid on the first line of `pid_file`, or None when it is missing, unreadable or not a pid."""
     try:
         first_line = pid_file.read_text().split("\n", 1)[0].strip()
-    except (FileNotFoundError, NotADirectoryError):
+    except (OSError, UnicodeDecodeError):
         return None
     if not first_line.isdigit() or int(first_line) <= 0:
         return None
@@ -149,32 +157,97 @@ def ensure_ports_free(label: str, ports: Mapping[str, int], hint: str) -> None:
             )
 
 
+def short_socket_dir(preferred: Path, socket_name: str) -> Path:
+    """`preferred`, unless the path of `socket_name` in it would be too long for a unix socket:
+    then a directory in the temp dir, short and still unique to `preferred`."""
+    if len(str(preferred / socket_name)) <= MAX_SOCKET_PATH:
+        return preferred
+    digest = hashlib.sha256(str(preferred).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"trawl-{digest}"
+
+
 def rotate_log(log_path: Path) -> None:
     """Keep the previous run's log as <name>.1 so a crash stays diagnosable after a restart."""
     if log_path.exists():
         log_path.replace(log_path.with_name(log_path.name + ".1"))
 
 
-def spawn_detached(
-    cmd: Sequence[str], log_path: Path, *, cwd: Path, env: Mapping[str, str] | None = None
-) -> int:
+def run_captured(
+    command: Sequence[str], *, timeout: float, what: str, cwd: Path | None = None, new_session: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run `command` with its output captured as text; StackError if it outlives `timeout` seconds."""
+    try:
+        return subprocess.run(
+            command,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            start_new_session=new_session,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise StackError(f"{what}: no result after {timeout:.0f}s") from exc
+
+
+def run_logged(
+    command: Sequence[str],
+    log_path: Path,
+    *,
+    label: str,
+    what: str,
+    timeout: float,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    user: str | None = None,
+) -> None:
+    """Run `command` to completion with its output appended to `log_path`; on failure or timeout,
+    StackError "`label`: `what` …" with the end of that log."""
+    # A file, never a pipe: a server the command forks (pg_ctl start) would inherit the pipe and
+    # keep it open, and reading it would then block forever.
+    with open(log_path, "ab") as log_file:
+        try:
+            result = subprocess.run(
+                command,
+                cwd=cwd,
+                env=env,
+                user=user,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise failure(label, f"{what}: no result after {timeout:.0f}s", log_path) from exc
+    if result.returncode != 0:
+        raise failure(label, f"{what} (exit code {result.returncode})", log_path)
+
+
+def spawn_detached(cmd: Sequence[str], log_path: Path, *, cwd: Path) -> int:
     """Start `cmd` in its own session with output to `log_path`, so it outlives the CLI; its pid."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
+    result = run_captured(
         ["/bin/sh", "-c", _DETACH_SCRIPT, "sh", str(log_path), *cmd],
+        timeout=SPAWN_TIMEOUT,
+        what=f"could not start {cmd[0]}",
         cwd=cwd,
-        env=dict(env) if env is not None else None,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        start_new_session=True,
-        timeout=30,
-        check=False,
+        new_session=True,
     )
     pid = result.stdout.strip()
     if result.returncode != 0 or not pid.isdigit():
         raise StackError(f"could not start {cmd[0]}: {result.stderr.strip() or 'no pid reported'}")
     return int(pid)
+
+
+def probe_error(probe: Callable[[], Coroutine[Any, Any, object]]) -> str | None:
+    """None when the coroutine `probe()` completes, else its failure as "Type: message"."""
+    try:
+        asyncio.run(probe())
+    except Exception as exc:  # any failure just means "not ready (yet)"; the caller reports it
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def has_exited(proc: psutil.Process) -> bool:
@@ -185,16 +258,11 @@ def has_exited(proc: psutil.Process) -> bool:
         return True
 
 
-def terminate(proc: psutil.Process, timeout: float) -> bool:
-    """SIGTERM, then SIGKILL after `timeout` seconds; True when it exited on the SIGTERM."""
+def signal_and_wait(proc: psutil.Process, sig: signal.Signals, timeout: float) -> bool:
+    """Send `sig` to `proc`; whether it has exited within `timeout` seconds."""
     with contextlib.suppress(psutil.NoSuchProcess):
-        proc.terminate()
-    if wait_until(lambda: has_exited(proc), timeout, interval=0.05):
-        return True
-    with contextlib.suppress(psutil.NoSuchProcess):
-        proc.kill()
-    wait_until(lambda: has_exited(proc), 10, interval=0.05)
-    return False
+        proc.send_signal(sig)
+    return wait_until(lambda: has_exited(proc), timeout, interval=0.05)
 
 
 def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.25) -> bool:
@@ -229,11 +297,15 @@ def find_executable(name: str, *fallbacks: Path) -> Path | None:
 
 
 @contextlib.contextmanager
-def exclusive_lock(lock_path: Path) -> Iterator[None]:
+def exclusive_lock(lock_path: Path, log: Log) -> Iterator[None]:
     """Serialise `up`/`down` runs on one state dir, so two CLIs never start the same server twice."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"waiting for another trawl up/down (lock {lock_path}) …")
+            fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -248,9 +320,14 @@ class LocalComponent(ABC):
     # Environment variable that points trawl at an external server instead; for error hints.
     external_env: ClassVar[str]
     stop_timeout: ClassVar[float] = 30.0
+    ready_timeout: ClassVar[float] = 60.0
 
     def __init__(self, home: Path) -> None:
         self.dir = home / self.name
+
+    @property
+    def data_dir(self) -> Path:
+        return self.dir / "data"
 
     @property
     def log_path(self) -> Path:
@@ -273,6 +350,10 @@ class LocalComponent(ABC):
     @abstractmethod
     def start(self, log: Log) -> None:
         """Prepare, spawn and wait until the server serves requests; raise StackError otherwise."""
+
+    def ready_error(self) -> str | None:
+        """Why the server, already accepting connections, cannot serve requests yet; None once it can."""
+        return None
 
     def running(self) -> psutil.Process | None:
         return find_process(read_pid(self.pid_file), self.fingerprint())
@@ -298,7 +379,47 @@ class LocalComponent(ABC):
     def main_port(self) -> int:
         return next(iter(self.ports().values()))
 
+    def launch(self, command: Sequence[str], log: Log) -> None:
+        """Spawn `command` detached as this server, record its pid and wait until it is ready."""
+        rotate_log(self.log_path)
+        pid = spawn_detached(command, self.log_path, cwd=self.dir)
+        write_pid(self.pid_file, pid)
+        self.wait_ready(pid, log)
+
+    def wait_ready(self, pid: int, log: Log) -> None:
+        """Wait until the server `pid` accepts connections and `ready_error` is None; StackError if
+        it exits first or is not ready within `ready_timeout` (it is then left running)."""
+        log(f"waiting for {self.label} on {self.address()} …")
+        deadline = time.monotonic() + self.ready_timeout
+        why_not = f"port {self.main_port()} never accepted a connection"
+        # Only a vanished pid means it exited: right after spawning, the pid may still be the
+        # detaching shell, not yet exec'd into the server, so its command line is no proof.
+        while alive(pid) is not None:
+            if accepts_connections(self.main_port()):
+                error = self.ready_error()
+                if error is None:
+                    return
+                why_not = error
+            if time.monotonic() >= deadline:
+                message = (
+                    f"not ready on {self.address()} within {self.ready_timeout:.0f}s ({why_not}); "
+                    f"the server (pid {pid}) is left running"
+                )
+                raise failure(self.label, message, self.log_path)
+            time.sleep(0.25)
+        raise failure(self.label, f"the server (pid {pid}) exited during startup", self.log_path)
+
     def stop(self, proc: psutil.Process, log: Log) -> None:
-        if not terminate(proc, self.stop_timeout):
-            log(f"{self.label} did not stop within {self.stop_timeout:.0f}s of SIGTERM; killed it")
+        if not signal_and_wait(proc, signal.SIGTERM, self.stop_timeout):
+            log(f"{self.label} did not stop within {self.stop_timeout:.0f}s of SIGTERM; killing it")
+            self.signal_or_fail(proc, signal.SIGKILL, KILL_TIMEOUT)
         self.pid_file.unlink(missing_ok=True)
+
+    def signal_or_fail(self, proc: psutil.Process, sig: signal.Signals, timeout: float) -> None:
+        """Send `sig` to `proc`; StackError, with every file left in place, if it is still alive
+        after `timeout` seconds."""
+        if not signal_and_wait(proc, sig, timeout):
+            raise StackError(
+                f"{self.label}: pid {proc.pid} is still alive {timeout:.0f}s after {sig.name}; "
+                f"its pid file {self.pid_file} is kept"
+            )

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
+import os
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from shared.config import LOCAL_S3_PORT, Settings
 from shared.localstack.process import (
@@ -19,32 +15,27 @@ from shared.localstack.process import (
     LocalComponent,
     Log,
     StackError,
-    failure,
     find_executable,
-    rotate_log,
-    spawn_detached,
-    write_pid,
+    probe_error,
+    short_socket_dir,
 )
 
-if TYPE_CHECKING:
-    from types_aiobotocore_s3 import S3Client
-
-# Every listener is pinned (gRPC ones too, which otherwise default to HTTP port + 10000) so the
-# stack never collides with another SeaweedFS on its default ports.
+# Every listener, by its `weed mini` flag, is pinned (gRPC ones too, which otherwise default to
+# HTTP port + 10000) so the stack never collides with another SeaweedFS on its default ports.
 PORTS: dict[str, int] = {
-    "s3": LOCAL_S3_PORT,
-    "s3 gRPC": 28333,
-    "master": 19333,
-    "master gRPC": 29333,
-    "volume": 18080,
-    "volume gRPC": 28080,
-    "filer": 18888,
-    "filer gRPC": 28888,
-    "admin": 18646,
-    "admin gRPC": 28646,
+    "s3.port": LOCAL_S3_PORT,
+    "s3.port.grpc": 28333,
+    "master.port": 19333,
+    "master.port.grpc": 29333,
+    "volume.port": 18080,
+    "volume.port.grpc": 28080,
+    "filer.port": 18888,
+    "filer.port.grpc": 28888,
+    "admin.port": 18646,
+    "admin.port.grpc": 28646,
 }
-READY_TIMEOUT = 60.0
-_NOT_FOUND_CODES = frozenset({"404", "NoSuchBucket", "NotFound"})
+# The unix sockets the filer and the S3 gateway also listen on, by flag.
+_SOCKETS = {"filer.localSocket": "filer.sock", "s3.localSocket": "s3.sock"}
 
 
 def find_weed() -> Path:
@@ -66,6 +57,12 @@ def render_s3_config(access_key: str, secret_key: str) -> str:
     return json.dumps({"identities": [identity]}, indent=2) + "\n"
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path`, readable by its owner alone from the moment the file exists."""
+    with open(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600), "w") as handle:
+        handle.write(text)
+
+
 def mini_arguments(
     data_dir: Path, s3_config: Path, socket_dir: Path, bucket: str, ports: Mapping[str, int]
 ) -> list[str]:
@@ -75,20 +72,10 @@ def mini_arguments(
         f"-dir={data_dir}",
         f"-ip={LOCALHOST}",
         f"-ip.bind={LOCALHOST}",
-        f"-s3.port={ports['s3']}",
-        f"-s3.port.grpc={ports['s3 gRPC']}",
-        f"-master.port={ports['master']}",
-        f"-master.port.grpc={ports['master gRPC']}",
-        f"-volume.port={ports['volume']}",
-        f"-volume.port.grpc={ports['volume gRPC']}",
-        f"-filer.port={ports['filer']}",
-        f"-filer.port.grpc={ports['filer gRPC']}",
-        f"-admin.port={ports['admin']}",
-        f"-admin.port.grpc={ports['admin gRPC']}",
+        *(f"-{flag}={port}" for flag, port in ports.items()),
         f"-s3.config={s3_config}",
         f"-bucket={bucket}",
-        f"-filer.localSocket={socket_dir / 'filer.sock'}",
-        f"-s3.localSocket={socket_dir / 's3.sock'}",
+        *(f"-{flag}={socket_dir / name}" for flag, name in _SOCKETS.items()),
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
         "-admin.ui=false",
@@ -115,16 +102,12 @@ class Seaweed(LocalComponent):
         return self.dir / "weed.pid"
 
     @property
-    def data_dir(self) -> Path:
-        return self.dir / "data"
-
-    @property
     def s3_config(self) -> Path:
         return self.dir / "s3.json"
 
     @property
     def socket_dir(self) -> Path:
-        return self.dir / "run"
+        return short_socket_dir(self.dir / "run", max(_SOCKETS.values(), key=len))
 
     def fingerprint(self) -> Fingerprint:
         return Fingerprint(program="weed", args=("mini", f"-dir={self.data_dir}"))
@@ -133,91 +116,41 @@ class Seaweed(LocalComponent):
         return dict(PORTS)
 
     def address(self) -> str:
-        return f"http://{LOCALHOST}:{PORTS['s3']}"
+        return f"http://{LOCALHOST}:{PORTS['s3.port']}"
 
     def start(self, log: Log) -> None:
         weed = find_weed()
         self._write_config()
-        rotate_log(self.log_path)
-        # Global flag before the command: glog would otherwise also write files into /tmp.
         arguments = mini_arguments(
             self.data_dir, self.s3_config, self.socket_dir, self.settings.s3_bucket, PORTS
         )
-        command = [str(weed), "-logtostderr=true", *arguments]
-        pid = spawn_detached(command, self.log_path, cwd=self.dir)
-        write_pid(self.pid_file, pid)
-        log(f"waiting for S3 on {self.address()} and bucket {self.settings.s3_bucket!r} …")
-        self._wait_ready(pid)
+        # Global flag before the command: glog would otherwise also write files into /tmp.
+        self.launch([str(weed), "-logtostderr=true", *arguments], log)
+
+    def ready_error(self) -> str | None:
+        return probe_error(self._reach_bucket)
 
     def _write_config(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.socket_dir.mkdir(parents=True, exist_ok=True)
-        self.s3_config.write_text(render_s3_config(self.settings.s3_access_key, self.settings.s3_secret_key))
-        self.s3_config.chmod(0o600)
+        write_private(
+            self.s3_config, render_s3_config(self.settings.s3_access_key, self.settings.s3_secret_key)
+        )
 
-    def _wait_ready(self, pid: int) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        last_error = "the S3 port never answered"
-        while time.monotonic() < deadline:
-            if self.running() is None:
-                raise failure(self.label, f"weed (pid {pid}) exited during startup", self.log_path)
-            if http_answers(self.address()):
-                error = bucket_error(self.settings, self.address())
-                if error is None:
-                    return
-                last_error = error
-            time.sleep(0.25)
-        message = f"not ready within {READY_TIMEOUT:.0f}s ({last_error}); weed (pid {pid}) is left running"
-        raise failure(self.label, message, self.log_path)
+    async def _reach_bucket(self) -> None:
+        # Imported here: botocore is slow to import and only needed while waiting.
+        from shared.s3 import ObjectStore
 
-
-def http_answers(url: str) -> bool:
-    """Whether an HTTP server answers at `url` at all; an auth error still counts as an answer."""
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-
-
-def bucket_error(settings: Settings, endpoint: str) -> str | None:
-    """None once the bucket exists (created if missing) under our credentials, else why not."""
-    try:
-        asyncio.run(_ensure_bucket(settings, endpoint))
-    except Exception as exc:  # any failure just means "not ready yet"
-        return f"{type(exc).__name__}: {exc}"
-    return None
-
-
-async def _ensure_bucket(settings: Settings, endpoint: str) -> None:
-    # Imported here: botocore is slow to import and only needed while waiting.
-    from aiobotocore.config import AioConfig  # type: ignore[import-untyped]
-    from aiobotocore.session import get_session  # type: ignore[import-untyped]
-    from botocore.exceptions import ClientError  # type: ignore[import-untyped]
-
-    config = AioConfig(
-        signature_version="s3v4",
-        s3={"addressing_style": "path"},
-        connect_timeout=2,
-        read_timeout=5,
-        retries={"max_attempts": 1},
-    )
-    client_context = get_session().create_client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=settings.s3_region,
-        aws_access_key_id=settings.s3_access_key,
-        aws_secret_access_key=settings.s3_secret_key,
-        config=config,
-    )
-    async with client_context as client:
-        s3: S3Client = client
-        try:
-            await s3.head_bucket(Bucket=settings.s3_bucket)
-            return
-        except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code")) not in _NOT_FOUND_CODES:
-                raise
-        await s3.create_bucket(Bucket=settings.s3_bucket)
+        store = ObjectStore(
+            endpoint_url=self.address(),
+            access_key=self.settings.s3_access_key,
+            secret_key=self.settings.s3_secret_key,
+            region=self.settings.s3_region,
+            bucket=self.settings.s3_bucket,
+            connect_timeout=2,
+            read_timeout=5,
+            max_attempts=1,
+        )
+        async with store:
+            await store.ensure_bucket()
+            await store.ping()

@@ -3,35 +3,46 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import shlex
 import socket
+import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from shared.config import Settings
-from shared.localstack import ComponentStatus, StackError, down, redact_dsn, status, up
-from shared.localstack.kafka import new_cluster_id, parse_java_major, render_server_properties
+from shared.localstack import ComponentStatus, StackError, down, process, redact_dsn, status, up
+from shared.localstack.kafka import (
+    format_arguments,
+    new_cluster_id,
+    parse_java_major,
+    render_server_properties,
+)
 from shared.localstack.postgres import server_options
 from shared.localstack.process import (
+    MAX_SOCKET_PATH,
     Fingerprint,
     LocalComponent,
     Log,
     ensure_ports_free,
+    exclusive_lock,
     has_exited,
     port_in_use,
     read_pid,
+    short_socket_dir,
     spawn_detached,
     tail,
     wait_until,
     write_pid,
 )
-from shared.localstack.seaweed import PORTS, mini_arguments, render_s3_config
+from shared.localstack.seaweed import PORTS, mini_arguments, render_s3_config, write_private
 
 SLEEP_SECONDS = "37"
 
@@ -134,6 +145,13 @@ def test_read_pid_of_missing_file_is_none(tmp_path: Path) -> None:
     assert read_pid(tmp_path / "missing.pid") is None
 
 
+def test_read_pid_of_an_unreadable_file_is_none(tmp_path: Path) -> None:
+    (tmp_path / "binary.pid").write_bytes(b"\xff\xfe12\n")
+    (tmp_path / "dir.pid").mkdir()
+    assert read_pid(tmp_path / "binary.pid") is None
+    assert read_pid(tmp_path / "dir.pid") is None
+
+
 def test_a_live_process_of_ours_is_running_and_not_stale(sleeper: Sleeper) -> None:
     sleeper.start(lambda _: None)
     proc = sleeper.running()
@@ -169,6 +187,47 @@ def test_stop_terminates_and_removes_the_pid_file(sleeper: Sleeper) -> None:
     assert has_exited(proc)
     assert not sleeper.pid_file.exists()
     assert sleeper.running() is None
+
+
+def test_a_process_that_survives_sigkill_keeps_its_pid_file(
+    sleeper: Sleeper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sleeper.start(lambda _: None)
+    proc = sleeper.running()
+    assert proc is not None
+    monkeypatch.setattr(process, "signal_and_wait", lambda *_: False)  # as if no signal took effect
+    with pytest.raises(StackError, match="still alive"):
+        sleeper.stop(proc, lambda _: None)
+    assert sleeper.pid_file.exists()
+
+
+def test_wait_ready_returns_once_the_server_accepts_connections(tmp_path: Path) -> None:
+    listener = Listener(tmp_path, free_port())
+    listener.dir.mkdir()
+    lines: list[str] = []
+    command = [sys.executable, "-c", LISTEN_SCRIPT, str(listener.port)]
+    try:
+        listener.launch(command, lines.append)
+        assert port_in_use(listener.port)
+        assert lines == [f"waiting for {listener.label} on {listener.address()} …"]
+    finally:
+        proc = listener.running()
+        if proc is not None:
+            listener.stop(proc, lambda _: None)
+
+
+def test_wait_ready_reports_a_server_that_exits_during_startup(sleeper: Sleeper) -> None:
+    with pytest.raises(StackError, match="exited during startup"):
+        sleeper.launch(["sh", "-c", "echo boom; exit 3"], lambda _: None)
+
+
+def test_wait_ready_gives_up_on_a_server_that_never_listens(
+    sleeper: Sleeper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Sleeper, "ready_timeout", 0.5)
+    monkeypatch.setattr(Sleeper, "ports", lambda _: {"server": free_port()})
+    with pytest.raises(StackError, match=r"not ready .* left running"):
+        sleeper.launch(["sleep", SLEEP_SECONDS], lambda _: None)
 
 
 def test_a_killed_process_does_not_count_as_running(sleeper: Sleeper) -> None:
@@ -244,6 +303,12 @@ def test_a_foreign_listener_is_not_adopted(tmp_path: Path, listening_port: int) 
 # --- Kafka -------------------------------------------------------------------------------------
 
 
+def test_a_cluster_id_starting_with_a_dash_stays_the_option_value() -> None:
+    arguments = format_arguments("-AbCdEfGhIjKlMnOpQrStUv", Path("/k/server.properties"))
+    assert "--cluster-id=-AbCdEfGhIjKlMnOpQrStUv" in arguments
+    assert "-AbCdEfGhIjKlMnOpQrStUv" not in arguments
+
+
 def test_cluster_id_is_base64url_of_16_bytes_without_padding() -> None:
     cluster_id = new_cluster_id()
     assert len(cluster_id) == 22
@@ -265,6 +330,11 @@ def test_server_properties_render_a_single_node_kraft_broker() -> None:
     assert properties["auto.create.topics.enable"] == "false"
     assert properties["offsets.topic.replication.factor"] == "1"
     assert rendered.endswith("\n")
+
+
+def test_server_properties_escape_backslashes_in_paths() -> None:
+    rendered = render_server_properties(Path("/state/a\\b"), 19092, 19093)
+    assert "log.dirs=/state/a\\\\b\n" in rendered
 
 
 @pytest.mark.parametrize(
@@ -306,9 +376,22 @@ def test_weed_arguments_pin_every_port_and_enforce_auth() -> None:
     assert "-dir=/s/data" in arguments
     assert "-s3.config=/s/s3.json" in arguments
     assert "-ip.bind=127.0.0.1" in arguments
+    assert "-bucket=bucket" in arguments
+    assert "-s3.port=18333" in arguments
     pinned = [int(arg.split("=")[1]) for arg in arguments if ".port" in arg and arg.split("=")[1] != "0"]
     assert sorted(pinned) == sorted(PORTS.values())
     assert len(set(PORTS.values())) == len(PORTS)
+
+
+def test_s3_config_is_private_from_its_creation(tmp_path: Path) -> None:
+    config = tmp_path / "s3.json"
+    old_umask = os.umask(0)  # a permissive umask must not widen the mode
+    try:
+        write_private(config, "secret")
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert config.read_text() == "secret"
 
 
 # --- status and helpers ------------------------------------------------------------------------
@@ -319,7 +402,12 @@ def test_weed_arguments_pin_every_port_and_enforce_auth() -> None:
     [
         ("postgresql://app:s3cret@db:5432/trawl", "postgresql://app@db:5432/trawl"),
         ("postgresql://app@db/trawl", "postgresql://app@db/trawl"),
-        ("host=db user=app password=s3cret dbname=trawl", "host=db user=app dbname=trawl"),
+        ("postgresql://app@db/trawl?password=s3cret", "postgresql://app@db/trawl"),
+        (
+            "postgresql://app:pw@db/trawl?sslmode=require&password=s3cret&connect_timeout=5",
+            "postgresql://app@db/trawl?sslmode=require&connect_timeout=5",
+        ),
+        ("postgresql:///trawl?host=/run/pg&password=s3cret", "postgresql:///trawl?host=/run/pg"),
     ],
 )
 def test_redact_dsn_drops_the_password(dsn: str, shown: str) -> None:
@@ -363,6 +451,35 @@ def test_tail_returns_the_last_lines(tmp_path: Path) -> None:
     log.write_text("".join(f"line {n}\n" for n in range(100)))
     assert tail(log, 3) == "line 97\nline 98\nline 99"
     assert "no log" in tail(tmp_path / "missing.log")
+
+
+def test_a_long_socket_dir_is_replaced_by_a_short_unique_one(tmp_path: Path) -> None:
+    assert short_socket_dir(tmp_path / "run", "s.sock") == tmp_path / "run"
+    deep = tmp_path / ("d" * MAX_SOCKET_PATH) / "run"
+    short = short_socket_dir(deep, "s.sock")
+    assert len(str(short / "s.sock")) <= MAX_SOCKET_PATH
+    assert short != short_socket_dir(tmp_path / ("e" * MAX_SOCKET_PATH) / "run", "s.sock")
+
+
+def test_a_taken_lock_is_announced_then_waited_for(tmp_path: Path) -> None:
+    lock_path = tmp_path / "localstack.lock"
+    lines: list[str] = []
+    entered = threading.Event()
+
+    def take_lock() -> None:
+        with exclusive_lock(lock_path, lines.append):
+            entered.set()
+
+    with open(lock_path, "a") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        waiter = threading.Thread(target=take_lock)
+        waiter.start()
+        assert wait_until(lambda: bool(lines), timeout=5)
+        assert not entered.is_set()
+        fcntl.flock(holder, fcntl.LOCK_UN)
+    waiter.join(timeout=5)
+    assert entered.is_set()
+    assert lines == [f"waiting for another trawl up/down (lock {lock_path}) …"]
 
 
 def test_wait_until_gives_up_after_the_timeout() -> None:

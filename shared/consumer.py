@@ -144,7 +144,12 @@ class EventConsumer:
             return Outcome.DEAD_LETTERED
         replayed = any(name == REPLAY_HEADER for name, _ in record.headers or ())
 
-        with log_context(event_id=str(envelope.id), event_type=envelope.type, run_id=envelope.subject):
+        with log_context(
+            consumer=self._service,
+            event_id=str(envelope.id),
+            event_type=envelope.type,
+            run_id=envelope.subject,
+        ):
             attempt = 0
             while True:
                 attempt += 1

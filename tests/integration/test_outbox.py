@@ -13,12 +13,13 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
+from prometheus_client import REGISTRY
 
 from shared.config import Settings
-from shared.consumer import EventConsumer, HandlerContext, Outcome, RetryPolicy
+from shared.consumer import EventConsumer, HandlerContext, Outcome, RetryPolicy, prune_inbox
 from shared.db import create_pool
 from shared.events import RunCancelled
-from shared.outbox import Outbox
+from shared.outbox import Outbox, OutboxRelay, kafka_producer
 from shared.topics import topic_for
 from tests.support import consume_all, header, prepare, running_relay
 
@@ -136,3 +137,50 @@ def _env(settings: Settings) -> dict[str, str]:
         "TRAWL_TOPIC_PREFIX": settings.topic_prefix,
         "TRAWL_SCHEMA_PREFIX": settings.schema_prefix,
     }
+
+
+async def test_published_rows_and_old_inbox_ids_are_pruned_after_retention(settings: Settings) -> None:
+    await prepare(settings, "relaytest")
+    pool = await create_pool(settings, "relaytest")
+    tenant = uuid4()
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await Outbox(conn, source="test", topic_prefix=settings.topic_prefix).publish_many(
+                [_event(tenant, uuid4(), sequence) for sequence in range(5)]
+            )
+        producer = kafka_producer(settings.kafka)
+        await producer.start()
+        try:
+            relay = OutboxRelay(
+                pool,
+                producer,
+                service="relaytest",
+                schema=settings.schema_for("relaytest"),
+                retention_seconds=3600,
+            )
+            assert await relay.drain() == 5
+            await relay.housekeeping()
+            assert await pool.fetchval("SELECT count(*) FROM outbox") == 5, "kept within the retention period"
+            await pool.execute("UPDATE outbox SET published_at = now() - interval '2 hours'")
+            async with pool.acquire() as conn, conn.transaction():
+                await Outbox(conn, source="test", topic_prefix=settings.topic_prefix).publish(
+                    _event(tenant, uuid4(), 99)
+                )
+            await relay.housekeeping()
+        finally:
+            await producer.stop()
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 1, (
+            "old published rows pruned, pending kept"
+        )
+        assert REGISTRY.get_sample_value("trawl_outbox_pending", {"service": "relaytest"}) == 1
+
+        await pool.execute(
+            """INSERT INTO inbox (event_id, event_type, outcome, received_at)
+               VALUES ($1, 't', 'handled', now() - interval '8 days'), ($2, 't', 'handled', now())""",
+            uuid4(),
+            uuid4(),
+        )
+        assert await prune_inbox(pool, retention_seconds=7 * 24 * 3600) == 1
+        assert await pool.fetchval("SELECT count(*) FROM inbox") == 1
+    finally:
+        await pool.close()

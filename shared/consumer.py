@@ -246,15 +246,15 @@ class EventConsumer:
                 ("dlq_failed_at", datetime.now(UTC).isoformat()),
             )
         ]
+        event_id, event_type = (envelope.id, envelope.type) if envelope else (None, None)
+        target = dlq_topic(record.topic)
         try:
-            copy = OutboxMessage(dlq_topic(record.topic), record.key, headers, record.value or b"")
+            copy = OutboxMessage(target, record.key, headers, record.value or b"", event_id, event_type)
         except EventTooLarge:
             # The original stays readable at its source topic/partition/offset, named in the headers.
-            omitted = (
-                "dlq_payload_omitted",
-                f"{len(record.value or b''):,} bytes, too large to copy".encode(),
-            )
-            copy = OutboxMessage(dlq_topic(record.topic), record.key, [*headers, omitted], b"")
+            size = f"{len(record.value or b''):,} bytes, too large to copy"
+            omitted = [*headers, ("dlq_payload_omitted", size.encode())]
+            copy = OutboxMessage(target, record.key, omitted, b"", event_id, event_type)
         async with self._pool.acquire() as conn, conn.transaction():
             if envelope is not None and not await _claim(conn, envelope, "dead_lettered", replayed):
                 return

@@ -12,12 +12,14 @@ transaction never leaves a row to publish.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
+import struct
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -30,22 +32,37 @@ from shared.topics import topic_for
 
 log = logging.getLogger(__name__)
 
-_COLUMNS = ("topic", "key", "headers", "payload")
-_INSERT = f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES ($1, $2, $3, $4)"
+_COLUMNS = ("topic", "key", "event_id", "event_type", "headers", "payload")
+_INSERT = f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES ($1, $2, $3, $4, $5, $6)"
 
 
-def encode_header(value: bytes) -> str | dict[str, str]:
-    """A Kafka header value as JSON: text when it is (readable in the table), else base64
-    (a foreign producer's binary header, or text with NUL, which jsonb cannot hold)."""
-    try:
-        text = value.decode("utf-8")
-    except UnicodeDecodeError:
-        return {"b64": base64.b64encode(value).decode()}
-    return {"b64": base64.b64encode(value).decode()} if "\x00" in text else text
+_NAME_LENGTH = struct.Struct(">H")
+_VALUE_LENGTH = struct.Struct(">I")
 
 
-def decode_header(value: str | dict[str, str]) -> bytes:
-    return value.encode() if isinstance(value, str) else base64.b64decode(value["b64"])
+def pack_headers(headers: Iterable[tuple[str, bytes]]) -> bytes:
+    """Kafka headers as one bytea: exact for any bytes, and cheap to read back (the relay
+    reads every row; JSON cost it a third of its time)."""
+    parts: list[bytes] = []
+    for name, value in headers:
+        encoded = name.encode()
+        parts += [_NAME_LENGTH.pack(len(encoded)), encoded, _VALUE_LENGTH.pack(len(value)), value]
+    return b"".join(parts)
+
+
+def unpack_headers(data: bytes) -> list[tuple[str, bytes]]:
+    headers: list[tuple[str, bytes]] = []
+    offset = 0
+    while offset < len(data):
+        (name_length,) = _NAME_LENGTH.unpack_from(data, offset)
+        offset += _NAME_LENGTH.size
+        name = data[offset : offset + name_length].decode()
+        offset += name_length
+        (value_length,) = _VALUE_LENGTH.unpack_from(data, offset)
+        offset += _VALUE_LENGTH.size
+        headers.append((name, data[offset : offset + value_length]))
+        offset += value_length
+    return headers
 
 
 # Below Kafka's default message.max.bytes and the producer's max_request_size (1 MiB): an
@@ -63,6 +80,8 @@ class OutboxMessage:
     key: bytes | None
     headers: Sequence[tuple[str, bytes]]
     payload: bytes
+    event_id: UUID | None = None
+    event_type: str | None = None
 
     def __post_init__(self) -> None:
         size = len(self.payload) + sum(len(name) + len(value) for name, value in self.headers)
@@ -73,7 +92,9 @@ class OutboxMessage:
         return (
             self.topic,
             self.key,
-            [[name, encode_header(value)] for name, value in self.headers],
+            self.event_id,
+            self.event_type,
+            pack_headers(self.headers),
             self.payload,
         )
 
@@ -102,6 +123,8 @@ class Outbox:
             key=(key or event.partition_key()).encode(),
             headers=envelope.to_headers(),
             payload=event.model_dump_json().encode(),
+            event_id=envelope.id,
+            event_type=envelope.type,
         )
         return envelope, message
 
@@ -225,14 +248,14 @@ class OutboxRelay:
                     row["topic"],
                     value=row["payload"],
                     key=row["key"],
-                    headers=[(name, decode_header(value)) for name, value in row["headers"]],
+                    headers=unpack_headers(row["headers"]),
                 )
                 for row in rows
             ]
             await asyncio.gather(*deliveries)
             await self._mark_published(conn, [row["id"] for row in rows])
-        for row in rows:
-            metrics.EVENTS_PRODUCED.labels(self._service, row["topic"]).inc()
+        for topic, count in Counter(row["topic"] for row in rows).items():
+            metrics.EVENTS_PRODUCED.labels(self._service, topic).inc(count)
         self.published += len(rows)
         return len(rows)
 

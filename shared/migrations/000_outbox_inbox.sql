@@ -4,9 +4,9 @@ CREATE TABLE outbox (
     id            bigserial PRIMARY KEY,
     topic         text        NOT NULL,
     key           bytea,
-    -- [[name, value], ...]; value is the header's text, or {"b64": ...} for bytes that are
-    -- not text (see shared.outbox.encode_header).
-    headers       jsonb       NOT NULL,
+    event_id      uuid,                   -- ce_id, for looking an event up (NULL: raw DLQ copy)
+    event_type    text,                   -- ce_type
+    headers       bytea       NOT NULL,   -- Kafka headers, length-prefixed (shared.outbox.pack_headers)
     payload       bytea       NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
     published_at  timestamptz

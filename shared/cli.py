@@ -42,7 +42,7 @@ def up() -> None:
     settings = _settings()
     with _stack_errors():
         localstack.up(settings, log=lambda line: console.print(f"[dim]{line}[/dim]"))
-    created = asyncio.run(_prepare(settings))
+        created = asyncio.run(_prepare(settings))
     console.print(
         f"topics: {len(created)} created, {len(all_topics(settings.topic_prefix)) - len(created)} existed"
     )
@@ -79,10 +79,10 @@ def status() -> None:
 
 @contextlib.contextmanager
 def _stack_errors() -> Iterator[None]:
-    """A local stack problem is a one-line message and exit status 1, not a traceback."""
+    """A stack or migration problem is a one-line message and exit status 1, not a traceback."""
     try:
         yield
-    except localstack.StackError as exc:
+    except (localstack.StackError, migrations.MigrationError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
 
@@ -104,7 +104,9 @@ def _print_status(settings: Settings) -> None:
 @app.command()
 def migrate() -> None:
     """Apply every service's migrations (safe to run from several places at once)."""
-    for service, applied in asyncio.run(_migrate_all(_settings())).items():
+    with _stack_errors():
+        done = asyncio.run(_migrate_all(_settings()))
+    for service, applied in done.items():
         console.print(f"{service}: {', '.join(applied) if applied else 'up to date'}")
 
 
@@ -204,7 +206,8 @@ def demo(
     """Run all services, submit one job over Kafka and show where its events travelled."""
     settings = _settings()
     configure_logging("trawl", "WARNING", json=False)
-    asyncio.run(_prepare(settings))
+    with _stack_errors():
+        asyncio.run(_prepare(settings))
     ok = asyncio.run(_demo(settings, seed, wait_seconds))
     raise typer.Exit(0 if ok else 1)
 

@@ -57,9 +57,8 @@ async def ensure_topics(
                     for topic in missing
                 ]
             )
-            for topic, code, message in getattr(
-                response, "topic_errors", getattr(response, "topic_error_codes", [])
-            ):
+            # (topic, error code, message); "already exists" means another process won the race.
+            for topic, code, message in response.topic_errors:
                 if code not in (0, TopicAlreadyExistsError.errno):
                     raise RuntimeError(f"creating topic {topic} failed: error {code} {message}")
         return missing

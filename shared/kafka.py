@@ -176,16 +176,14 @@ class LagMonitor:
             return {}
         committed = await self._admin.list_consumer_group_offsets(self._group, partitions=partitions)
         ends = await self._offsets.end_offsets(partitions)
-        # A partition the group never committed is consumed from its start (auto_offset_reset=earliest).
         starts = await self._offsets.beginning_offsets(partitions)
-        return {
-            tp: max(
-                0,
-                ends[tp]
-                - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else starts[tp]),
-            )
-            for tp in partitions
-        }
+
+        def consumed_up_to(tp: TopicPartition) -> int:
+            # A partition the group never committed is read from its start (auto_offset_reset=earliest).
+            offset = committed[tp].offset if tp in committed else -1
+            return int(offset) if offset >= 0 else int(starts[tp])
+
+        return {tp: max(0, ends[tp] - consumed_up_to(tp)) for tp in partitions}
 
     async def report_forever(self, service: str, interval: float = 15.0) -> None:
         while True:

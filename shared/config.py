@@ -58,7 +58,22 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_base_port: int = 18100
 
+    # Shared secret of the services' internal HTTP endpoints (never exposed publicly).
     internal_token: str = "trawl-local-internal-token"
+
+    # Crawler.
+    crawler_allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="CIDR networks the SSRF guard lets through (e.g. 127.0.0.0/8 for local test sites)",
+    )
+
+    # Extractor.
+    extractor_internal_url: str | None = Field(
+        default=None, description="base URL of the extractor's internal HTTP (default: its local port)"
+    )
+
+    # Ingest.
+
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -79,6 +94,10 @@ class Settings(BaseSettings):
     @cached_property
     def s3_url(self) -> str:
         return self.s3_endpoint or f"http://127.0.0.1:{LOCAL_S3_PORT}"
+
+    @cached_property
+    def extractor_url(self) -> str:
+        return self.extractor_internal_url or f"http://{self.http_host}:{self.http_base_port + 2}"
 
     def schema_for(self, service: str) -> str:
         """The Postgres schema (and role) a service owns."""

@@ -19,7 +19,7 @@ import logging
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -33,6 +33,7 @@ from shared.envelope import REPLAY_HEADER, Envelope, EnvelopeError
 from shared.events import Event, TaskFailed
 from shared.logging import log_context
 from shared.outbox import EventTooLarge, Outbox, OutboxMessage
+from shared.resources import Resources
 from shared.topics import dlq_topic
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,13 @@ class Record(Protocol):
 
 @dataclass
 class HandlerContext:
-    """What a handler gets besides its event: the transaction's connection and the outbox."""
+    """What a handler gets besides its event: the transaction's connection, the outbox, and
+    the service's long-lived resources (object store, settings, whatever its lifespan adds)."""
 
     conn: Connection
     envelope: Envelope
     outbox: Outbox
+    resources: Resources = field(default_factory=Resources)
 
 
 Handler = Callable[[HandlerContext, Any], Awaitable[None]]
@@ -105,8 +108,10 @@ class EventConsumer:
         handlers: Mapping[type[Event], Handler],
         topic_prefix: str,
         retry: RetryPolicy,
+        resources: Resources | None = None,
     ) -> None:
         self._service = service
+        self._resources = resources if resources is not None else Resources()
         self._pool = pool
         self._topic_prefix = topic_prefix
         self._retry = retry
@@ -219,7 +224,7 @@ class EventConsumer:
             if not await _claim(conn, envelope, "handled", replayed):
                 return Outcome.DUPLICATE
             outbox = Outbox(conn, source=self._service, topic_prefix=self._topic_prefix, cause=envelope)
-            await handler(HandlerContext(conn, envelope, outbox), event)
+            await handler(HandlerContext(conn, envelope, outbox, self._resources), event)
         return Outcome.OK
 
     async def _dead_letter(

@@ -254,7 +254,11 @@ class DocumentUploaded(Event):
 
 
 class ChunkIndexed(Event):
-    """Chunks of one document are in Postgres AND in Qdrant."""
+    """Chunks of one document are in Postgres AND in Qdrant.
+
+    The extractor answers every PageFetched and DocumentUploaded it takes with exactly one
+    ChunkIndexed (chunk_count 0 and a `skipped` reason when there was nothing new to index)
+    or one TaskFailed, so progress can tell when every fetched page has been through it."""
 
     event_name = "chunk-indexed"
     job_id: UUID | None = None
@@ -264,6 +268,25 @@ class ChunkIndexed(Event):
     chunk_count: int = Field(ge=0)
     embedding_model: str
     indexed_at: datetime
+    url_hash: str | None = Field(default=None, description="the PageFetched's url_hash, for crawled pages")
+    skipped: str | None = Field(
+        default=None, description="why nothing was indexed: 'unchanged', 'no_text', 'not_text'"
+    )
+
+
+class CrawlProgress(Event):
+    """The crawler's throttled progress report of a run (at most one every few seconds)."""
+
+    event_name = "crawl-progress"
+    job_id: UUID
+    run_id: UUID
+    pages_crawled: int = Field(ge=0, description="pages fetched and stored (PageFetched published)")
+    pages_failed: int = Field(ge=0)
+    pages_skipped: int = Field(ge=0, description="robots-denied, out of scope, refused content")
+    pages_total: int = Field(ge=0, description="the known frontier")
+    current_depth: int = Field(ge=0)
+    in_flight: int = Field(ge=0)
+    reported_at: datetime
 
 
 class ItemKind(StrEnum):
@@ -326,7 +349,10 @@ class RunStatus(StrEnum):
 
 
 class RunCompleted(Event):
-    """One service's part of a run is done (ingest completes the run when all parts are)."""
+    """One service's part of a run is done (ingest completes the run when all parts are).
+
+    The crawler's counters include `pages_published`: how many PageFetched it sent for the
+    run, i.e. how many extractor outcomes (ChunkIndexed or TaskFailed) to wait for."""
 
     event_name = "run-completed"
     job_id: UUID
@@ -398,6 +424,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     PageFetched,
     DocumentUploaded,
     ChunkIndexed,
+    CrawlProgress,
     ItemExtracted,
     LlmTaskCompleted,
     TaskFailed,

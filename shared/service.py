@@ -24,22 +24,39 @@ from shared.config import Settings
 from shared.consumer import EventConsumer, Handler, RetryPolicy, prune_inbox
 from shared.db import connect_admin, create_pool
 from shared.events import SERVICES, Event
-from shared.http import HealthServer
+from shared.http import Check, HealthServer
 from shared.kafka import LagMonitor, build_broker, consumed_topics, consumer_group, ensure_topics, subscribe
 from shared.logging import configure_logging
 from shared.outbox import OutboxRelay, kafka_producer
+from shared.resources import Resources
 from shared.s3 import ObjectStore
 from shared.topics import all_topics
 
 log = logging.getLogger(__name__)
 
 
+Worker = Callable[["ServiceRuntime"], Awaitable[None]]
+Lifespan = Callable[["ServiceRuntime"], contextlib.AbstractAsyncContextManager[None]]
+
+
+@contextlib.asynccontextmanager
+async def _no_lifespan(_runtime: ServiceRuntime) -> AsyncIterator[None]:
+    yield
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
+    """What a service is. `lifespan` opens its own resources (registered in
+    `runtime.resources`) before anything consumes; `workers` are its long-running loops
+    (restarted after a crash); `checks` add readiness checks to /readyz."""
+
     name: str
     handlers: Mapping[type[Event], Handler]
     migrations_dir: Path
     routes: Callable[[ServiceRuntime], Sequence[BaseRoute]] = field(default=lambda _runtime: ())
+    lifespan: Lifespan = _no_lifespan
+    workers: Sequence[Worker] = ()
+    checks: Callable[[ServiceRuntime], Mapping[str, Check]] = field(default=lambda _runtime: {})
 
     def default_http_port(self, settings: Settings) -> int:
         """The base port plus the service's index; any free port for a service outside the five."""
@@ -59,6 +76,8 @@ class ServiceRuntime:
         self.objects: ObjectStore | None = None
         self.http: HealthServer | None = None
         self.relay: OutboxRelay | None = None
+        self.resources = Resources()
+        self.resources.add(Settings, settings)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def migrate(self) -> list[str]:
@@ -92,6 +111,9 @@ class ServiceRuntime:
 
         self.objects = await self._stack.enter_async_context(ObjectStore.from_settings(settings))
         await self.objects.ensure_bucket()  # a HEAD when it exists; created on a fresh deployment
+        self.resources.add(ObjectStore, self.objects)
+        self.resources.add(asyncpg.Pool, self.pool)
+        await self._stack.enter_async_context(self.spec.lifespan(self))
 
         self.producer = kafka_producer(settings.kafka, client_id=f"trawl-{self.spec.name}-relay")
         await self.producer.start()
@@ -119,6 +141,7 @@ class ServiceRuntime:
                 settings.handler_backoff_max,
                 settings.handler_timeout_seconds,
             ),
+            resources=self.resources,
         )
         self.broker = build_broker(settings, self.spec.name)
         subscribe(self.broker, consumer, settings, self.spec.name)
@@ -131,12 +154,19 @@ class ServiceRuntime:
         await lag.start()
         self._stack.push_async_callback(lag.stop)
         self._spawn(lag.report_forever(self.spec.name), "lag-monitor")
+        for worker in self.spec.workers:
+            self._spawn(self._supervised(worker), worker.__name__)
 
         self.http = HealthServer(
             self.spec.name,
             settings.http_host,
             self._http_port,
-            checks={"postgres": self._check_postgres, "kafka": self._check_kafka, "s3": self.objects.ping},
+            checks={
+                "postgres": self._check_postgres,
+                "kafka": self._check_kafka,
+                "s3": self.objects.ping,
+                **self.spec.checks(self),
+            },
             routes=self.spec.routes(self),
         )
         await self.http.start()
@@ -156,6 +186,18 @@ class ServiceRuntime:
         self._tasks.clear()
         await self._stack.aclose()
 
+    async def _supervised(self, worker: Worker) -> None:
+        """Run a worker for the life of the service; a crash is logged and the worker restarted."""
+        while True:
+            try:
+                await worker(self)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("worker %s crashed; restarting", worker.__name__)
+                await asyncio.sleep(_WORKER_RESTART_DELAY)
+
     async def _check_postgres(self) -> None:
         assert self.pool is not None
         await self.pool.fetchval("SELECT 1")
@@ -172,6 +214,7 @@ class ServiceRuntime:
                 await prune_inbox(self.pool, self.settings.inbox_retention_seconds)
 
 
+_WORKER_RESTART_DELAY = 2.0
 _TRANSIENT = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 

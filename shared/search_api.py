@@ -1,0 +1,62 @@
+"""The contract of the extractor's internal search endpoint.
+
+Ingest's public `/v1/search` authenticates, rate-limits and audits, then calls this endpoint
+with the caller's tenant id and the shared internal token; the extractor, which owns chunks
+and the vector index, computes the hits. Both sides import these models.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+INTERNAL_SEARCH_PATH = "/internal/v1/search"
+INTERNAL_TOKEN_HEADER = "X-Trawl-Internal-Token"
+
+
+class SearchMode(StrEnum):
+    HYBRID = "hybrid"
+    VECTOR = "vector"
+    KEYWORD = "keyword"
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: UUID
+    query: str = Field(min_length=1, max_length=1000)
+    mode: SearchMode = SearchMode.HYBRID
+    limit: int = Field(default=10, ge=1, le=100)
+    job_id: UUID | None = None
+    run_id: UUID | None = None
+    document_type: str | None = Field(default=None, max_length=50)
+    url_prefix: str | None = Field(default=None, max_length=2048)
+
+
+class SearchHit(BaseModel):
+    chunk_id: UUID
+    document_id: UUID
+    job_id: UUID | None
+    run_id: UUID
+    chunk_index: int
+    url: str | None
+    title: str | None
+    document_type: str
+    text: str
+    snippet: str = Field(description="the chunk with query terms highlighted (ts_headline)")
+    score: float = Field(description="the fused score in hybrid mode, else the mode's own score")
+    vector_score: float | None = None
+    vector_rank: int | None = None
+    keyword_score: float | None = None
+    keyword_rank: int | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class SearchResponse(BaseModel):
+    query: str
+    mode: SearchMode
+    hits: list[SearchHit]
+    took_ms: float

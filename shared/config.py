@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     internal_token: str = "trawl-local-internal-token"
 
     # Crawler.
+    crawler_user_agent: str = "TrawlBot/0.1 (+https://trawl.dev/bot)"
+    crawler_concurrency: int = Field(default=32, ge=1, description="fetches in flight per crawler process")
+    crawler_lease_seconds: float = Field(
+        default=30.0, gt=0, description="a crashed worker's URLs return to the queue after this"
+    )
+    crawler_robots_ttl_seconds: float = Field(default=3600.0, gt=0)
+    crawler_progress_interval_seconds: float = Field(default=2.0, gt=0)
     crawler_allowed_networks: list[str] = Field(
         default_factory=list,
         description="CIDR networks the SSRF guard lets through (e.g. 127.0.0.0/8 for local test sites)",

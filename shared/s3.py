@@ -9,6 +9,7 @@ Usage::
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -317,24 +318,36 @@ class ObjectStore:
         data: bytes,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        *,
+        gzipped: bool = False,
     ) -> None:
-        await self.client.put_object(
-            Bucket=self._bucket, Key=key, Body=data, **_optional_put_args(content_type, metadata)
-        )
+        """Store `data`; `gzipped` says it is gzip-compressed, which `get` undoes."""
+        args = _optional_put_args(content_type, metadata)
+        if gzipped:
+            args["ContentEncoding"] = "gzip"
+        await self.client.put_object(Bucket=self._bucket, Key=key, Body=data, **args)
 
     async def put_content_addressed(
-        self, data: bytes, *, prefix: str = "raw", content_type: str | None = None
+        self,
+        data: bytes,
+        *,
+        prefix: str = "raw",
+        content_type: str | None = None,
+        sha256: str | None = None,
+        compress: bool = False,
     ) -> StoredObject:
-        """Store `data` under its SHA-256; an object already there is left untouched.
+        """Store `data` under its SHA-256 (of the uncompressed bytes; pass it when already
+        known); an object already there is left untouched. `compress` stores it gzipped.
 
         Two concurrent writers of the same bytes may both upload; they write identical
         content under the same key, so the race is harmless.
         """
-        sha256 = await _sha256_hex(data)
+        sha256 = sha256 or await _sha256_hex(data)
         key = content_key(sha256, prefix)
         if await self.exists(key):
             return StoredObject(key=key, sha256=sha256, size=len(data), created=False)
-        await self.put(key, data, content_type=content_type, metadata={"sha256": sha256})
+        body = await asyncio.to_thread(gzip.compress, data, 6) if compress else data
+        await self.put(key, body, content_type=content_type, metadata={"sha256": sha256}, gzipped=compress)
         return StoredObject(key=key, sha256=sha256, size=len(data), created=True)
 
     async def upload_stream(
@@ -387,9 +400,12 @@ class ObjectStore:
             raise
 
     async def get(self, key: str) -> bytes:
+        """The object's bytes, decompressed when it was stored gzipped."""
         response = await self._get_object(key)
         async with response["Body"] as body:
             data: bytes = await body.read()
+        if response.get("ContentEncoding") == "gzip":
+            return await asyncio.to_thread(gzip.decompress, data)
         return data
 
     async def stream(self, key: str, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[bytes]:

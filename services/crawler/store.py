@@ -3,13 +3,68 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
+
+import asyncpg
 
 from shared.db import Connection
 
 
+@dataclass(frozen=True)
+class NewUrl:
+    url: str
+    url_hash: str
+    host: str
+    depth: int
+    kind: str = "page"
+    page_number: int | None = None
+    discovered_from: str | None = None
+
+
+@dataclass(frozen=True)
+class LeasedUrl:
+    id: int
+    run_id: UUID
+    tenant_id: UUID
+    job_id: UUID
+    url: str
+    url_hash: str
+    host: str
+    depth: int
+    kind: str
+    page_number: int | None
+    attempts: int
+    discovered_from: str | None
+    previous_etag: str | None
+    previous_last_modified: str | None
+    previous_content_hash: str | None
+    previous_s3_key: str | None
+    previous_content_type: str | None
+
+
+@dataclass(frozen=True)
+class RunBudget:
+    run_id: UUID
+    tenant_id: UUID
+    job_id: UUID
+    status: str
+    pages_left: int  # max_pages minus pages stored minus pages leased
+    images_left: int | None
+
+
+# --- runs ----------------------------------------------------------------------------------
+
+
 async def create_crawl_run(
-    conn: Connection, *, run_id: UUID, tenant_id: UUID, job_id: UUID, max_pages: int, max_depth: int
+    conn: Connection,
+    *,
+    run_id: UUID,
+    tenant_id: UUID,
+    job_id: UUID,
+    max_pages: int,
+    max_depth: int,
 ) -> None:
     await conn.execute(
         """INSERT INTO crawl_runs (run_id, tenant_id, job_id, max_pages, max_depth)
@@ -22,47 +77,404 @@ async def create_crawl_run(
     )
 
 
-async def enqueue(
-    conn: Connection,
-    *,
-    run_id: UUID,
-    tenant_id: UUID,
-    urls: Sequence[tuple[str, str]],
-    depth: int,
-    discovered_from: str | None = None,
-) -> int:
-    """Add (url, url_hash) pairs not yet in the run's frontier; returns how many were new."""
-    if not urls:
-        return 0
-    added: int = await conn.fetchval(
-        """WITH new AS (
-               INSERT INTO frontier (run_id, tenant_id, url, url_hash, depth, discovered_from)
-               SELECT $1, $2, u.url, u.url_hash, $5, $6
-                 FROM unnest($3::text[], $4::text[]) AS u(url, url_hash)
-               ON CONFLICT (run_id, url_hash) DO NOTHING RETURNING 1)
-           SELECT count(*) FROM new""",
-        run_id,
-        tenant_id,
-        [url for url, _ in urls],
-        [digest for _, digest in urls],
-        depth,
-        discovered_from,
-    )
-    await conn.execute(
-        "UPDATE crawl_runs SET pages_total = pages_total + $3 WHERE run_id = $1 AND tenant_id = $2",
-        run_id,
-        tenant_id,
-        added,
-    )
-    return added
-
-
 async def set_crawl_status(conn: Connection, *, run_id: UUID, tenant_id: UUID, status: str) -> None:
     await conn.execute(
         """UPDATE crawl_runs SET status = $3,
                   finished_at = CASE WHEN $3 = 'running' THEN NULL ELSE now() END
-            WHERE run_id = $1 AND tenant_id = $2""",
+            WHERE run_id = $1 AND tenant_id = $2 AND status = 'running'""",
         run_id,
         tenant_id,
         status,
     )
+
+
+async def run_budgets(pool: asyncpg.Pool) -> list[RunBudget]:
+    """Every crawl run that is running, with how many more pages (and images) it may lease."""
+    rows = await pool.fetch(
+        """SELECT c.run_id, c.tenant_id, c.job_id, c.status,
+                  c.max_pages - c.pages_crawled - coalesce(l.pages, 0) AS pages_left,
+                  (rc.config -> 'limits' ->> 'max_images')::int - c.images_stored - coalesce(l.images, 0)
+                      AS images_left
+             FROM crawl_runs c
+             JOIN run_configs rc USING (run_id)
+             LEFT JOIN LATERAL (
+                  SELECT count(*) FILTER (WHERE kind = 'page') AS pages,
+                         count(*) FILTER (WHERE kind = 'image') AS images
+                    FROM frontier f WHERE f.run_id = c.run_id AND f.state = 'leased') l ON true
+            WHERE c.status = 'running'"""
+    )
+    return [RunBudget(**dict(row)) for row in rows]
+
+
+async def run_statuses(pool: asyncpg.Pool, run_ids: Sequence[UUID]) -> dict[UUID, str]:
+    rows = await pool.fetch("SELECT run_id, status FROM crawl_runs WHERE run_id = ANY($1)", list(run_ids))
+    return {row["run_id"]: row["status"] for row in rows}
+
+
+# --- frontier ------------------------------------------------------------------------------
+
+
+async def enqueue(conn: Connection, *, run_id: UUID, tenant_id: UUID, urls: Sequence[NewUrl]) -> int:
+    """Add URLs not yet in the run's frontier; returns how many were new."""
+    if not urls:
+        return 0
+    added: int = await conn.fetchval(
+        """WITH new AS (
+               INSERT INTO frontier (run_id, tenant_id, url, url_hash, host, depth, kind, page_number,
+                                     discovered_from)
+               SELECT $1, $2, u.* FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
+                                              $8::int[], $9::text[]) AS u
+               ON CONFLICT (run_id, url_hash) DO NOTHING RETURNING kind)
+           SELECT count(*) FILTER (WHERE kind = 'page') FROM new""",
+        run_id,
+        tenant_id,
+        [u.url for u in urls],
+        [u.url_hash for u in urls],
+        [u.host for u in urls],
+        [u.depth for u in urls],
+        [u.kind for u in urls],
+        [u.page_number for u in urls],
+        [u.discovered_from for u in urls],
+    )
+    if added:
+        await conn.execute(
+            "UPDATE crawl_runs SET pages_total = pages_total + $3 WHERE run_id = $1 AND tenant_id = $2",
+            run_id,
+            tenant_id,
+            added,
+        )
+    return added
+
+
+async def lease(
+    pool: asyncpg.Pool,
+    *,
+    owner: UUID,
+    run_id: UUID,
+    kinds: Sequence[str],
+    limit: int,
+    skip_hosts: Sequence[str],
+    lease_seconds: float,
+) -> list[LeasedUrl]:
+    """Lease up to `limit` ready URLs of one run, shallowest first, skipping busy hosts; with
+    each, the job's previous fetch of the same URL (for conditional requests)."""
+    rows = await pool.fetch(
+        """WITH picked AS (
+               SELECT id FROM frontier
+                WHERE run_id = $2 AND state = 'queued' AND next_attempt_at <= now()
+                  AND kind = ANY($3) AND NOT host = ANY($5)
+                ORDER BY depth, id
+                LIMIT $4
+                FOR UPDATE SKIP LOCKED),
+           leased AS (
+               UPDATE frontier f
+                  SET state = 'leased', lease_owner = $1, updated_at = now(),
+                      leased_until = now() + make_interval(secs => $6)
+                 FROM picked WHERE f.id = picked.id
+               RETURNING f.*)
+           SELECT l.id, l.run_id, l.tenant_id, c.job_id, l.url, l.url_hash, l.host, l.depth, l.kind,
+                  l.page_number, l.attempts, l.discovered_from,
+                  p.etag AS previous_etag, p.last_modified AS previous_last_modified,
+                  p.content_hash AS previous_content_hash, p.s3_key AS previous_s3_key,
+                  p.content_type AS previous_content_type
+             FROM leased l
+             JOIN crawl_runs c ON c.run_id = l.run_id
+             LEFT JOIN LATERAL (
+                  SELECT etag, last_modified, content_hash, s3_key, content_type FROM pages
+                   WHERE tenant_id = l.tenant_id AND job_id = c.job_id AND url_hash = l.url_hash
+                     AND run_id <> l.run_id
+                   ORDER BY fetched_at DESC LIMIT 1) p ON true""",
+        owner,
+        run_id,
+        list(kinds),
+        limit,
+        list(skip_hosts),
+        lease_seconds,
+    )
+    return [LeasedUrl(**dict(row)) for row in rows]
+
+
+async def renew_leases(pool: asyncpg.Pool, *, owner: UUID, ids: Sequence[int], lease_seconds: float) -> None:
+    await pool.execute(
+        """UPDATE frontier SET leased_until = now() + make_interval(secs => $3)
+            WHERE id = ANY($2) AND state = 'leased' AND lease_owner = $1""",
+        owner,
+        list(ids),
+        lease_seconds,
+    )
+
+
+async def release_expired_leases(pool: asyncpg.Pool) -> int:
+    """Leases whose worker stopped renewing them (it crashed) go back to the queue."""
+    status: str = await pool.execute(
+        """UPDATE frontier SET state = 'queued', lease_owner = NULL, leased_until = NULL, updated_at = now()
+            WHERE state = 'leased' AND leased_until < now()"""
+    )
+    return int(status.split()[-1])
+
+
+async def release_leases(pool: asyncpg.Pool, *, owner: UUID, ids: Sequence[int]) -> None:
+    """Give back leases that were never fetched (a cancelled run, a worker shutting down)."""
+    await pool.execute(
+        """UPDATE frontier SET state = 'queued', lease_owner = NULL, leased_until = NULL
+            WHERE id = ANY($2) AND state = 'leased' AND lease_owner = $1""",
+        owner,
+        list(ids),
+    )
+
+
+async def still_leased(conn: Connection, *, owner: UUID, ids: Sequence[int]) -> set[int]:
+    """Which of these leases this worker still holds (locked until the transaction ends)."""
+    rows = await conn.fetch(
+        """SELECT id FROM frontier WHERE id = ANY($2) AND state = 'leased' AND lease_owner = $1
+           FOR UPDATE""",
+        owner,
+        list(ids),
+    )
+    return {row["id"] for row in rows}
+
+
+@dataclass(frozen=True)
+class FrontierUpdate:
+    id: int
+    state: str  # fetched | skipped | failed | queued (a retry)
+    status_code: int | None
+    reason: str | None
+    retry_in: float | None  # seconds until the retry, for state 'queued'
+
+
+async def update_frontier(conn: Connection, updates: Sequence[FrontierUpdate]) -> None:
+    await conn.execute(
+        """UPDATE frontier f
+              SET state = u.state, status_code = u.status_code, reason = u.reason, updated_at = now(),
+                  attempts = f.attempts + 1, lease_owner = NULL, leased_until = NULL,
+                  next_attempt_at = CASE WHEN u.state = 'queued'
+                                         THEN now() + make_interval(secs => u.retry_in)
+                                         ELSE f.next_attempt_at END
+             FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::float8[])
+                  AS u(id, state, status_code, reason, retry_in)
+            WHERE f.id = u.id""",
+        [u.id for u in updates],
+        [u.state for u in updates],
+        [u.status_code for u in updates],
+        [u.reason for u in updates],
+        [u.retry_in for u in updates],
+    )
+
+
+async def skip_pattern_pages_after(conn: Connection, *, run_id: UUID, page_number: int, reason: str) -> None:
+    """url_pattern pagination ended at `page_number`: later pattern pages are not fetched."""
+    await conn.execute(
+        """UPDATE frontier SET state = 'skipped', reason = $3, updated_at = now()
+            WHERE run_id = $1 AND page_number > $2 AND state = 'queued'""",
+        run_id,
+        page_number,
+        reason,
+    )
+
+
+async def run_has_content(pool: asyncpg.Pool, *, run_id: UUID, content_hash: str) -> bool:
+    return bool(
+        await pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM pages WHERE run_id = $1 AND content_hash = $2)", run_id, content_hash
+        )
+    )
+
+
+# --- pages and images ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageRow:
+    run_id: UUID
+    tenant_id: UUID
+    job_id: UUID
+    url: str
+    final_url: str
+    url_hash: str
+    status: int
+    content_type: str
+    content_hash: str
+    s3_key: str
+    bytes: int
+    etag: str | None
+    last_modified: str | None
+    unchanged: bool
+    depth: int
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    run_id: UUID
+    tenant_id: UUID
+    url: str
+    url_hash: str
+    page_url: str | None
+    width: int | None
+    height: int | None
+    format: str | None
+    bytes: int
+    s3_key: str | None
+    skipped: str | None
+
+
+async def insert_pages(conn: Connection, pages: Sequence[PageRow]) -> None:
+    await _insert(conn, "pages", pages, conflict="(run_id, url_hash)")
+
+
+async def insert_images(conn: Connection, images: Sequence[ImageRow]) -> None:
+    await _insert(conn, "images", images, conflict="(run_id, url_hash)")
+
+
+async def _insert(conn: Connection, table: str, rows: Sequence[Any], *, conflict: str) -> None:
+    if not rows:
+        return
+    columns = list(vars(rows[0]))
+    placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    await conn.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) ON CONFLICT {conflict} DO NOTHING",
+        [tuple(vars(row).values()) for row in rows],
+    )
+
+
+@dataclass(frozen=True)
+class RunCounters:
+    pages_crawled: int = 0
+    pages_failed: int = 0
+    pages_skipped: int = 0
+    pages_unchanged: int = 0
+    images_stored: int = 0
+    bytes_fetched: int = 0
+    error_count: int = 0
+    max_depth_seen: int = 0
+
+
+async def add_counters(conn: Connection, run_id: UUID, counters: RunCounters) -> None:
+    await conn.execute(
+        """UPDATE crawl_runs
+              SET pages_crawled = pages_crawled + $2, pages_failed = pages_failed + $3,
+                  pages_skipped = pages_skipped + $4, pages_unchanged = pages_unchanged + $5,
+                  images_stored = images_stored + $6, bytes_fetched = bytes_fetched + $7,
+                  error_count = error_count + $8, current_depth = greatest(current_depth, $9)
+            WHERE run_id = $1""",
+        run_id,
+        counters.pages_crawled,
+        counters.pages_failed,
+        counters.pages_skipped,
+        counters.pages_unchanged,
+        counters.images_stored,
+        counters.bytes_fetched,
+        counters.error_count,
+        counters.max_depth_seen,
+    )
+
+
+# --- progress and completion ---------------------------------------------------------------
+
+
+async def claim_progress_reports(conn: Connection, run_ids: Sequence[UUID], every_seconds: float) -> list[Any]:
+    """Runs whose last progress report is older than `every_seconds`, marked as reported now."""
+    return await conn.fetch(
+        """UPDATE crawl_runs c SET progress_sent_at = now()
+            WHERE run_id = ANY($1) AND status = 'running'
+              AND (progress_sent_at IS NULL OR progress_sent_at < now() - make_interval(secs => $2))
+        RETURNING c.*,
+                  (SELECT count(*) FROM frontier f WHERE f.run_id = c.run_id AND f.state = 'leased')
+                      AS in_flight""",
+        list(run_ids),
+        every_seconds,
+    )
+
+
+async def complete_finished_runs(conn: Connection, run_ids: Sequence[UUID] | None = None) -> list[Any]:
+    """Mark completed, exactly once, the running runs with nothing in flight and nothing left
+    that they may still fetch (queued URLs past the page budget are skipped)."""
+    filter_runs = "AND c.run_id = ANY($1)" if run_ids is not None else "AND $1::uuid[] IS NULL"
+    finished = await conn.fetch(
+        f"""SELECT c.run_id FROM crawl_runs c
+             WHERE c.status = 'running' {filter_runs}
+               AND NOT EXISTS (SELECT 1 FROM frontier f WHERE f.run_id = c.run_id AND f.state = 'leased')
+               AND (c.pages_crawled >= c.max_pages
+                    OR NOT EXISTS (SELECT 1 FROM frontier f
+                                    WHERE f.run_id = c.run_id AND f.state = 'queued'))
+             FOR UPDATE SKIP LOCKED""",
+        None if run_ids is None else list(run_ids),
+    )
+    ids = [row["run_id"] for row in finished]
+    if not ids:
+        return []
+    await conn.execute(
+        """UPDATE frontier SET state = 'skipped', reason = 'max_pages', updated_at = now()
+            WHERE run_id = ANY($1) AND state = 'queued'""",
+        ids,
+    )
+    return await conn.fetch(
+        """UPDATE crawl_runs SET status = 'completed', finished_at = now()
+            WHERE run_id = ANY($1) AND status = 'running' RETURNING *""",
+        ids,
+    )
+
+
+# --- politeness ----------------------------------------------------------------------------
+
+
+async def reserve_host_slot(pool: asyncpg.Pool, host: str, delay: float) -> float:
+    """Reserve this host's next fetch slot, shared by every replica: returns the seconds to wait
+    until it. Slots are `delay` apart, so requests to a host are spaced whoever sends them."""
+    wait: float = await pool.fetchval(
+        """INSERT INTO hosts (host, next_fetch_at) VALUES ($1, now() + make_interval(secs => $2))
+           ON CONFLICT (host) DO UPDATE
+              SET next_fetch_at = greatest(hosts.next_fetch_at, now()) + make_interval(secs => $2)
+        RETURNING extract(epoch FROM next_fetch_at - now())::float8 - $2""",
+        host,
+        delay,
+    )
+    return max(wait, 0.0)
+
+
+async def push_back_host(pool: asyncpg.Pool, host: str, seconds: float) -> None:
+    """The host asked us to wait (429/503 Retry-After): no replica fetches from it before then."""
+    await pool.execute(
+        """INSERT INTO hosts (host, next_fetch_at) VALUES ($1, now() + make_interval(secs => $2))
+           ON CONFLICT (host) DO UPDATE
+              SET next_fetch_at = greatest(hosts.next_fetch_at, now() + make_interval(secs => $2))""",
+        host,
+        seconds,
+    )
+
+
+async def cached_robots(pool: asyncpg.Pool, host: str, max_age: float) -> tuple[int | None, bytes] | None:
+    row = await pool.fetchrow(
+        """SELECT robots_status, robots_body FROM hosts
+            WHERE host = $1 AND robots_fetched_at > now() - make_interval(secs => $2)""",
+        host,
+        max_age,
+    )
+    return None if row is None else (row["robots_status"], row["robots_body"] or b"")
+
+
+async def store_robots(pool: asyncpg.Pool, host: str, status: int | None, body: bytes) -> None:
+    await pool.execute(
+        """INSERT INTO hosts (host, robots_status, robots_body, robots_fetched_at) VALUES ($1, $2, $3, now())
+           ON CONFLICT (host) DO UPDATE SET robots_status = $2, robots_body = $3, robots_fetched_at = now()""",
+        host,
+        status,
+        body,
+    )
+
+
+# --- deletion ------------------------------------------------------------------------------
+
+
+async def objects_only_this_run_references(conn: Connection, *, run_id: UUID, tenant_id: UUID) -> list[str]:
+    rows = await conn.fetch(
+        """SELECT DISTINCT s3_key FROM (
+               SELECT s3_key FROM pages WHERE run_id = $1 AND tenant_id = $2
+               UNION SELECT s3_key FROM images WHERE run_id = $1 AND tenant_id = $2 AND s3_key IS NOT NULL
+           ) mine(s3_key)
+            WHERE NOT EXISTS (SELECT 1 FROM pages p WHERE p.s3_key = mine.s3_key AND p.run_id <> $1)
+              AND NOT EXISTS (SELECT 1 FROM images i WHERE i.s3_key = mine.s3_key AND i.run_id <> $1)""",
+        run_id,
+        tenant_id,
+    )
+    return [row["s3_key"] for row in rows]

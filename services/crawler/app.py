@@ -1,18 +1,55 @@
 """Crawler: durable frontier, polite fetching, raw bytes to S3 -> PageFetched."""
 
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
+
 from services.crawler import handlers
-from shared import runs
+from services.crawler.domain.ssrf import AddressPolicy
+from services.crawler.fetcher import Fetcher
+from services.crawler.worker import CrawlWorker
+from shared.config import Settings
 from shared.events import JobCreated, RunCancelled, RunDeleted
-from shared.service import ServiceSpec
+from shared.s3 import ObjectStore
+from shared.service import ServiceRuntime, ServiceSpec
+
+
+@contextlib.asynccontextmanager
+async def fetching(runtime: ServiceRuntime) -> AsyncIterator[None]:
+    settings = runtime.resources.get(Settings)
+    fetcher = Fetcher(
+        AddressPolicy(settings.crawler_allowed_networks), max_connections=4 * settings.crawler_concurrency
+    )
+    runtime.resources.add(Fetcher, fetcher)
+    try:
+        yield
+    finally:
+        await fetcher.aclose()
+
+
+async def crawl(runtime: ServiceRuntime) -> None:
+    resources = runtime.resources
+    worker = CrawlWorker(
+        pool=resources.get(asyncpg.Pool),
+        objects=resources.get(ObjectStore),
+        fetcher=resources.get(Fetcher),
+        settings=resources.get(Settings),
+    )
+    await worker.run()
+
 
 SPEC = ServiceSpec(
     name="crawler",
     handlers={
         JobCreated: handlers.on_job_created,
         RunCancelled: handlers.on_run_cancelled,
-        RunDeleted: runs.on_run_deleted,
+        RunDeleted: handlers.on_run_deleted,
     },
     migrations_dir=Path(__file__).parent / "migrations",
+    lifespan=fetching,
+    workers=(crawl,),
 )

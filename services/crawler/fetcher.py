@@ -20,7 +20,12 @@ from typing import Any
 import httpcore
 import httpx
 
-from services.crawler.domain.decoding import ACCEPT_ENCODING, BodyTooLarge, BoundedDecoder, UnsupportedEncoding
+from services.crawler.domain.decoding import (
+    ACCEPT_ENCODING,
+    BodyTooLarge,
+    BoundedDecoder,
+    UnsupportedEncoding,
+)
 from services.crawler.domain.ssrf import AddressPolicy, SsrfRefused, literal_address
 from services.crawler.domain.urls import canonical_url
 
@@ -80,7 +85,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         self,
         host: str,
         port: int,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
@@ -171,8 +176,12 @@ class Fetcher:
                         )
                     await self._follow(hop, location, seen, limits, check_redirect)
         except TimeoutError as exc:
-            raise FetchError("timeout", f"no complete response within {limits.total_timeout:g}s",
-                             retryable=True, final_url=hop.url) from exc
+            raise FetchError(
+                "timeout",
+                f"no complete response within {limits.total_timeout:g}s",
+                retryable=True,
+                final_url=hop.url,
+            ) from exc
 
     async def _follow(
         self, hop: _Hop, location: str, seen: set[str], limits: FetchLimits, check: RedirectCheck | None
@@ -215,11 +224,13 @@ class Fetcher:
         except UnsupportedEncoding as exc:
             raise FetchError("encoding", str(exc), retryable=False, final_url=url) from exc
         except httpx.TimeoutException as exc:
-            raise FetchError("timeout", f"{type(exc).__name__} fetching {url}", retryable=True,
-                             final_url=url) from exc
+            raise FetchError(
+                "timeout", f"{type(exc).__name__} fetching {url}", retryable=True, final_url=url
+            ) from exc
         except httpx.TransportError as exc:
-            raise FetchError("connection", f"{type(exc).__name__}: {exc}", retryable=True,
-                             final_url=url) from exc
+            raise FetchError(
+                "connection", f"{type(exc).__name__}: {exc}", retryable=True, final_url=url
+            ) from exc
         except httpx.InvalidURL as exc:
             raise FetchError("invalid_url", str(exc), retryable=False, final_url=url) from exc
 

@@ -276,7 +276,9 @@ async def skip_pattern_pages_after(conn: Connection, *, run_id: UUID, page_numbe
 async def run_has_content(pool: asyncpg.Pool, *, run_id: UUID, content_hash: str) -> bool:
     return bool(
         await pool.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM pages WHERE run_id = $1 AND content_hash = $2)", run_id, content_hash
+            "SELECT EXISTS (SELECT 1 FROM pages WHERE run_id = $1 AND content_hash = $2)",
+            run_id,
+            content_hash,
         )
     )
 
@@ -332,7 +334,8 @@ async def _insert(conn: Connection, table: str, rows: Sequence[Any], *, conflict
     columns = list(vars(rows[0]))
     placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     await conn.executemany(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) ON CONFLICT {conflict} DO NOTHING",
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+        f" ON CONFLICT {conflict} DO NOTHING",
         [tuple(vars(row).values()) for row in rows],
     )
 
@@ -372,7 +375,9 @@ async def add_counters(conn: Connection, run_id: UUID, counters: RunCounters) ->
 # --- progress and completion ---------------------------------------------------------------
 
 
-async def claim_progress_reports(conn: Connection, run_ids: Sequence[UUID], every_seconds: float) -> list[Any]:
+async def claim_progress_reports(
+    conn: Connection, run_ids: Sequence[UUID], every_seconds: float
+) -> list[Any]:
     """Runs whose last progress report is older than `every_seconds`, marked as reported now."""
     return await conn.fetch(
         """UPDATE crawl_runs c SET progress_sent_at = now()
@@ -455,8 +460,10 @@ async def cached_robots(pool: asyncpg.Pool, host: str, max_age: float) -> tuple[
 
 async def store_robots(pool: asyncpg.Pool, host: str, status: int | None, body: bytes) -> None:
     await pool.execute(
-        """INSERT INTO hosts (host, robots_status, robots_body, robots_fetched_at) VALUES ($1, $2, $3, now())
-           ON CONFLICT (host) DO UPDATE SET robots_status = $2, robots_body = $3, robots_fetched_at = now()""",
+        """INSERT INTO hosts (host, robots_status, robots_body, robots_fetched_at)
+           VALUES ($1, $2, $3, now())
+           ON CONFLICT (host) DO UPDATE
+              SET robots_status = $2, robots_body = $3, robots_fetched_at = now()""",
         host,
         status,
         body,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import StrEnum
-
 from urllib.parse import urljoin
 
 from selectolax.parser import HTMLParser
@@ -22,7 +21,9 @@ class ContentKind(StrEnum):
     OTHER = "other"
 
 
-STORED_KINDS = frozenset({ContentKind.HTML, ContentKind.PDF, ContentKind.TEXT, ContentKind.JSON, ContentKind.XML})
+STORED_KINDS = frozenset(
+    {ContentKind.HTML, ContentKind.PDF, ContentKind.TEXT, ContentKind.JSON, ContentKind.XML}
+)
 COMPRESSIBLE_KINDS = frozenset({ContentKind.HTML, ContentKind.TEXT, ContentKind.JSON, ContentKind.XML})
 
 _MAGIC = (
@@ -52,7 +53,11 @@ def content_kind(content_type: str, body: bytes) -> ContentKind:
         return ContentKind.XML
     if declared.startswith("text/"):
         return ContentKind.TEXT
-    return _sniff(body) if declared in ("", "application/octet-stream", "binary/octet-stream") else ContentKind.OTHER
+    return (
+        _sniff(body)
+        if declared in ("", "application/octet-stream", "binary/octet-stream")
+        else ContentKind.OTHER
+    )
 
 
 def _sniff(body: bytes) -> ContentKind:

@@ -52,6 +52,7 @@ from services.crawler.fetcher import Fetched, Fetcher, FetchError, FetchLimits
 from services.crawler.politeness import HostGates, RobotsCache
 from shared import runs
 from shared.config import Settings
+from shared.db import Connection
 from shared.events import (
     CrawlProgress,
     Event,
@@ -663,7 +664,7 @@ class CrawlWorker:
             await store.release_leases(self._pool, owner=self.owner, ids=released)
         metrics.FETCH_BYTES.inc(sum(o.bytes for o in decided))
 
-    async def _progress_and_completion(self, conn: asyncpg.Connection, run_ids: list[UUID]) -> list[Event]:
+    async def _progress_and_completion(self, conn: Connection, run_ids: list[UUID]) -> list[Event]:
         events: list[Event] = []
         for row in await store.claim_progress_reports(
             conn, run_ids, self._settings.crawler_progress_interval_seconds
@@ -712,7 +713,7 @@ class CrawlWorker:
             metrics.IN_FLIGHT.set(len(self._inflight))
 
 
-async def completions(conn: asyncpg.Connection, run_ids: list[UUID] | None) -> list[Event]:
+async def completions(conn: Connection, run_ids: list[UUID] | None) -> list[Event]:
     """RunCompleted for each run that just finished (exactly once: the status flips once)."""
     return [
         RunCompleted(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from urllib.parse import urljoin
 
-from selectolax.parser import HTMLParser
+from selectolax.lexbor import LexborHTMLParser
 from w3lib.url import safe_url_string
 
 from services.crawler.domain.urls import canonical_url
@@ -75,7 +75,7 @@ def _sniff(body: bytes) -> ContentKind:
 
 def image_links(html: str, base_url: str) -> list[str]:
     """Absolute URLs of the page's images (img src/srcset's first candidate), deduplicated."""
-    tree = HTMLParser(html)
+    tree = LexborHTMLParser(html)
     base = tree.css_first("base[href]")
     base_href = (base.attributes.get("href") or "") if base is not None else ""
 

@@ -1,0 +1,75 @@
+"""A real crawler service (Kafka, Postgres, S3) and helpers to start crawls and read outcomes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from services.crawler.app import SPEC
+from shared import service
+from shared.config import Settings
+from shared.events import JobConfig, JobCreated
+from shared.producer import publish_direct
+from shared.service import ServiceRuntime
+from tests.support import wait_until
+
+
+@dataclass
+class Crawl:
+    tenant_id: UUID
+    job_id: UUID
+    run_id: UUID
+
+
+def crawler_settings(settings: Settings, allowed: str = "127.0.0.0/8", **overrides: Any) -> Settings:
+    return settings.model_copy(
+        update={
+            "crawler_allowed_networks": [allowed],
+            "crawler_lease_seconds": 3.0,
+            "crawler_progress_interval_seconds": 0.5,
+            "handler_backoff_initial": 0.05,
+            **overrides,
+        }
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_crawler(settings: Settings) -> AsyncIterator[ServiceRuntime]:
+    async with service.running([ServiceRuntime(SPEC, settings, http_port=0)]) as (runtime,):
+        yield runtime
+
+
+async def start_crawl(
+    settings: Settings, config: dict[str, Any], *, job_id: UUID | None = None, tenant_id: UUID | None = None
+) -> Crawl:
+    crawl = Crawl(tenant_id or uuid4(), job_id or uuid4(), uuid4())
+    event = JobCreated(
+        tenant_id=crawl.tenant_id,
+        job_id=crawl.job_id,
+        run_id=crawl.run_id,
+        config=JobConfig.model_validate(config),
+        created_at=datetime.now(UTC),
+    )
+    await publish_direct(settings, [event], source="test")
+    return crawl
+
+
+async def wait_finished(pool: asyncpg.Pool, crawl: Crawl, *, within: float = 60.0) -> asyncpg.Record:
+    async def finished() -> asyncpg.Record | None:
+        row = await pool.fetchrow("SELECT * FROM crawl_runs WHERE run_id = $1", crawl.run_id)
+        return row if row is not None and row["status"] != "running" else None
+
+    row: asyncpg.Record = await wait_until(finished, within=within)
+    return row
+
+
+async def frontier(pool: asyncpg.Pool, crawl: Crawl) -> dict[str, tuple[str, str | None]]:
+    """url -> (state, reason) of every frontier row of the run."""
+    rows = await pool.fetch("SELECT url, state, reason FROM frontier WHERE run_id = $1", crawl.run_id)
+    return {row["url"]: (row["state"], row["reason"]) for row in rows}

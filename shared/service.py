@@ -59,8 +59,11 @@ class ServiceSpec:
     checks: Callable[[ServiceRuntime], Mapping[str, Check]] = field(default=lambda _runtime: {})
 
     def default_http_port(self, settings: Settings) -> int:
-        """The base port plus the service's index; any free port for a service outside the five."""
-        return settings.http_base_port + SERVICES.index(self.name) if self.name in SERVICES else 0
+        """The base port plus the service's index; any free port for a service outside the five
+        or when the base port is 0."""
+        if settings.http_base_port == 0 or self.name not in SERVICES:
+            return 0
+        return settings.http_base_port + SERVICES.index(self.name)
 
 
 class ServiceRuntime:

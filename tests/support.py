@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -136,3 +137,16 @@ class TcpProxy:
         finally:
             self._writers.discard(writer)
             writer.close()
+
+
+def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment that gives a child process these settings' servers and prefixes."""
+    return {
+        **os.environ,
+        "TRAWL_KAFKA_BOOTSTRAP": settings.kafka,
+        "TRAWL_PG_DSN": settings.postgres_dsn,
+        "TRAWL_S3_ENDPOINT": settings.s3_url,
+        "TRAWL_TOPIC_PREFIX": settings.topic_prefix,
+        "TRAWL_SCHEMA_PREFIX": settings.schema_prefix,
+        **extra,
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import sys
@@ -20,7 +19,7 @@ from shared.events import SERVICES, JobConfig, JobRejected, JobSubmitted, LlmQue
 from shared.producer import publish_direct
 from shared.service import ServiceRuntime, running
 from shared.topics import topic_for
-from tests.support import consume_all, wait_until
+from tests.support import consume_all, settings_env, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -99,15 +98,7 @@ async def _follow_a_job(settings: Settings, conn: asyncpg.Connection) -> None:
 
 async def test_a_service_runs_as_its_own_process_and_reports_ready(settings: Settings) -> None:
     port = _free_port()
-    env = {
-        **os.environ,
-        "TRAWL_KAFKA_BOOTSTRAP": settings.kafka,
-        "TRAWL_PG_DSN": settings.postgres_dsn,
-        "TRAWL_S3_ENDPOINT": settings.s3_url,
-        "TRAWL_TOPIC_PREFIX": settings.topic_prefix,
-        "TRAWL_SCHEMA_PREFIX": settings.schema_prefix,
-        "TRAWL_HTTP_BASE_PORT": str(port - SERVICES.index("crawler")),
-    }
+    env = settings_env(settings, TRAWL_HTTP_BASE_PORT=str(port - SERVICES.index("crawler")))
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -21,7 +20,7 @@ from shared.db import create_pool
 from shared.events import RunCancelled
 from shared.outbox import Outbox, OutboxRelay, kafka_producer
 from shared.topics import topic_for
-from tests.support import consume_all, header, prepare, running_relay
+from tests.support import consume_all, header, prepare, running_relay, settings_env
 
 pytestmark = pytest.mark.integration
 
@@ -91,7 +90,7 @@ async def test_relay_killed_between_produce_and_mark_delivers_everything_effects
         child = await asyncio.to_thread(
             subprocess.run,
             [sys.executable, str(Path(__file__).parent / "relay_killed_after_produce.py"), schema],
-            env={**os.environ, **_env(settings)},
+            env=settings_env(settings),
             capture_output=True,
             timeout=120,
         )
@@ -128,15 +127,6 @@ async def test_relay_killed_between_produce_and_mark_delivers_everything_effects
 async def _record_effect(ctx: HandlerContext, event: RunCancelled) -> None:
     await ctx.conn.execute("INSERT INTO effects (run_id, note) VALUES ($1, $2)", event.run_id, event.reason)
 
-
-def _env(settings: Settings) -> dict[str, str]:
-    return {
-        "TRAWL_KAFKA_BOOTSTRAP": settings.kafka,
-        "TRAWL_PG_DSN": settings.postgres_dsn,
-        "TRAWL_S3_ENDPOINT": settings.s3_url,
-        "TRAWL_TOPIC_PREFIX": settings.topic_prefix,
-        "TRAWL_SCHEMA_PREFIX": settings.schema_prefix,
-    }
 
 
 async def test_published_rows_and_old_inbox_ids_are_pruned_after_retention(settings: Settings) -> None:

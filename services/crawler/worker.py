@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import hashlib
 import logging
 import random
@@ -65,7 +66,7 @@ from shared.events import (
     TaskFailed,
 )
 from shared.outbox import Outbox
-from shared.s3 import ObjectStore, tenant_key
+from shared.s3 import ObjectStore, content_key, tenant_key
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ _IDLE_POLL = 0.2
 _MAINTENANCE_INTERVAL = 0.5
 _FLUSH_INTERVAL = 0.05
 _FLUSH_BATCH = 128
+_MAX_UNCOMMITTED = 4  # times the concurrency
 _RETRY_BASE = 1.0
 _RETRY_CAP = 300.0
 
@@ -123,6 +125,14 @@ class Outcome:
     bytes: int = 0
 
 
+@dataclass(frozen=True)
+class _Analysed:
+    content_hash: str
+    stored_body: bytes
+    gzipped: bool
+    discovered: list[store.NewUrl]
+
+
 class CrawlWorker:
     def __init__(
         self,
@@ -170,7 +180,11 @@ class CrawlWorker:
 
     async def _schedule_forever(self) -> None:
         while True:
-            free = self._concurrency - len(self._inflight)
+            # Fetch slots free up when a fetch ends, not when its outcome is committed; the
+            # backlog of uncommitted outcomes is bounded separately.
+            free = min(
+                self._concurrency - len(self._tasks), _MAX_UNCOMMITTED * self._concurrency - len(self._inflight)
+            )
             if free <= 0:
                 self._slot_freed.clear()
                 await self._slot_freed.wait()
@@ -352,34 +366,48 @@ class CrawlWorker:
     ) -> Outcome:
         kind = content_kind(fetched.content_type, fetched.body)
         if kind not in STORED_KINDS:
-            return Outcome(
-                item, "skipped", fetched.status, reason=f"content_type:{kind.value}", bytes=len(fetched.body)
-            )
-        content_hash = await _sha256(fetched.body)
-        if item.previous_content_hash == content_hash and item.previous_s3_key:
-            return self._unchanged(item, view, fetched, content_hash, item.previous_s3_key)
+            reason = f"content_type:{kind.value}"
+            return Outcome(item, "skipped", fetched.status, reason=reason, bytes=len(fetched.body))
+        # Hashing, compressing and parsing are CPU work: one trip to a worker thread for all three.
+        analysed = await asyncio.to_thread(self._analyse, item, view, fetched, kind, sitemaps)
+        if item.previous_content_hash == analysed.content_hash and item.previous_s3_key:
+            return self._unchanged(item, view, fetched, analysed.content_hash, item.previous_s3_key)
         if item.page_number is not None and await store.run_has_content(
-            self._pool, run_id=item.run_id, content_hash=content_hash
+            self._pool, run_id=item.run_id, content_hash=analysed.content_hash
         ):
             return Outcome(item, "skipped", fetched.status, reason="pagination_repeat", end_pattern=True)
-        stored = await self._objects.put_content_addressed(
-            fetched.body,
-            prefix=tenant_key(item.tenant_id, "raw"),
+        # Content-addressed: writing an object that already exists rewrites the same bytes,
+        # which costs less than asking first.
+        key = content_key(analysed.content_hash, tenant_key(item.tenant_id, "raw"))
+        await self._objects.put(
+            key,
+            analysed.stored_body,
             content_type=fetched.content_type or None,
-            sha256=content_hash,
-            compress=kind in COMPRESSIBLE_KINDS,
+            metadata={"sha256": analysed.content_hash},
+            gzipped=analysed.gzipped,
         )
         outcome = Outcome(item, "fetched", fetched.status, bytes=len(fetched.body))
-        outcome.page = self._page_row(item, view, fetched, content_hash, stored.key, unchanged=False)
+        outcome.page = self._page_row(item, view, fetched, analysed.content_hash, key, unchanged=False)
         outcome.events.append(self._page_fetched(item, view, outcome.page))
-        if kind is ContentKind.HTML:
-            outcome.discovered = await asyncio.to_thread(self._discover, item, view, fetched, sitemaps)
+        outcome.discovered = analysed.discovered
         return outcome
+
+    def _analyse(
+        self, item: store.LeasedUrl, view: RunView, fetched: Fetched, kind: ContentKind, sitemaps: list[str]
+    ) -> _Analysed:
+        body = fetched.body
+        compress = kind in COMPRESSIBLE_KINDS
+        return _Analysed(
+            content_hash=hashlib.sha256(body).hexdigest(),
+            stored_body=gzip.compress(body, compresslevel=1) if compress else body,
+            gzipped=compress,
+            discovered=self._discover(item, view, fetched, sitemaps) if kind is ContentKind.HTML else [],
+        )
 
     def _discover(
         self, item: store.LeasedUrl, view: RunView, fetched: Fetched, sitemaps: list[str]
     ) -> list[store.NewUrl]:
-        """Links worth queueing from an HTML page (runs in a worker thread: parsing is CPU)."""
+        """Links worth queueing from an HTML page."""
         html = decode_html(fetched.body, fetched.content_type)
         base = fetched.final_url
         found: list[store.NewUrl] = []
@@ -759,12 +787,6 @@ def _origin(url: str) -> str:
 
 def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
-
-
-async def _sha256(body: bytes) -> str:
-    if len(body) > 256 * 1024:
-        return await asyncio.to_thread(lambda: hashlib.sha256(body).hexdigest())
-    return hashlib.sha256(body).hexdigest()
 
 
 def _status_class(status: int | None) -> str:

@@ -34,6 +34,15 @@ from tests.sites.fixture_site import (
     pdf_bytes,
 )
 from tests.sites.server import read_access_log, site_process
+from tests.sites.static_site import (
+    PAGE_BYTES,
+    StaticSite,
+    generate_static_site,
+    max_depth,
+    page_depth,
+    page_path,
+    page_paths,
+)
 
 
 @pytest.fixture
@@ -327,3 +336,46 @@ async def test_expected_outcome_matches_what_the_site_links_and_serves(
         if outcome.outcome == "fetched" and outcome.kind not in (None, "html"):
             response = await client.get(url)
             assert response.status_code == 200, url
+
+
+def test_static_site_is_deterministic_and_pages_are_about_20_kib(tmp_path: Path) -> None:
+    paths = generate_static_site(tmp_path / "a", 250)
+    generate_static_site(tmp_path / "b", 250)
+    files = sorted(path.relative_to(tmp_path / "a") for path in (tmp_path / "a").rglob("*.html"))
+    assert len(files) == len(paths) == 250
+    for file in files:
+        content = (tmp_path / "a" / file).read_bytes()
+        assert content == (tmp_path / "b" / file).read_bytes()
+        assert PAGE_BYTES <= len(content) < PAGE_BYTES + 2048
+    assert generate_static_site(tmp_path / "c", 250, seed=1) == paths
+    assert (tmp_path / "c" / "pages" / "7.html").read_bytes() != (
+        tmp_path / "a" / "pages" / "7.html"
+    ).read_bytes()
+
+
+async def test_static_site_pages_are_all_reachable_within_max_depth(
+    tmp_path: Path, client: httpx.AsyncClient
+) -> None:
+    pages = 500
+    generate_static_site(tmp_path, pages)
+    async with StaticSite(tmp_path) as site:
+        robots = await client.get(site.url("/robots.txt"))
+        assert RobotsRules.from_response(robots.status_code, robots.content, 0.0).allows(
+            site.url("/pages/1.html"), "X"
+        )
+        depth_of = {site.url("/"): 0}
+        frontier = [site.url("/")]
+        while frontier:
+            url = frontier.pop(0)
+            response = await client.get(url)
+            assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+            for link in extract_links(response.text, url, follow_nofollow=False).links:
+                if link not in depth_of:
+                    depth_of[link] = depth_of[url] + 1
+                    frontier.append(link)
+        assert set(depth_of) == {site.url(path) for path in page_paths(pages)}
+        assert max(depth_of.values()) == max_depth(pages) == 3
+        assert all(depth_of[site.url(page_path(index))] <= page_depth(index) for index in range(pages))
+        assert len(site.access_log) == pages + 1
+        assert {record.path for record in site.access_log} == {*page_paths(pages), "/robots.txt"}
+        assert (await client.get(site.url("/pages/9999.html"))).status_code == 404

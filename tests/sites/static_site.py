@@ -4,7 +4,7 @@
 is `/` and page i > 0 is `/pages/<i>.html`. Pages form a tree of fan-out `FANOUT` (page i
 links to pages FANOUT*i+1 .. FANOUT*i+FANOUT and to its parent), so every page is at most
 `max_depth(pages)` links from `/`, plus `CROSS_LINKS` seeded random links per page for an
-interlinked graph. `StaticSite` serves such a directory with sendfile and an access log;
+interlinked graph. `StaticSite` serves such a directory with an access log;
 `python -m tests.sites.static_site DIRECTORY --pages N` generates and serves it from a
 subprocess.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -112,15 +113,25 @@ class StaticSite(LoggedSite):
         self.directory = directory
 
     def routes(self, app: web.Application) -> None:
-        app.router.add_get("/", self._file("index.html"))
-        app.router.add_get("/robots.txt", self._file("robots.txt"))
-        app.router.add_static("/pages", self.directory / "pages")
+        app.router.add_get("/", self._serve(lambda request: "index.html"))
+        app.router.add_get(
+            "/pages/{number:\\d+}.html",
+            self._serve(lambda request: f"pages/{request.match_info['number']}.html"),
+        )
+        app.router.add_get("/robots.txt", self._serve(lambda request: "robots.txt"))
 
-    def _file(self, name: str) -> Handler:
-        path = self.directory / name
+    def _serve(self, file_name: Callable[[web.Request], str]) -> Handler:
+        """Reads the file on the event loop: pages are small and in the page cache, and this is
+        twice as fast as aiohttp's FileResponse, whose stat/open go through a thread pool."""
 
-        async def serve(request: web.Request) -> web.FileResponse:
-            return web.FileResponse(path)
+        async def serve(request: web.Request) -> web.Response:
+            name = file_name(request)
+            try:
+                body = (self.directory / name).read_bytes()
+            except FileNotFoundError:
+                raise web.HTTPNotFound() from None
+            content_type = "text/html" if name.endswith(".html") else "text/plain"
+            return web.Response(body=body, content_type=content_type, charset="utf-8")
 
         return serve
 

@@ -10,8 +10,8 @@ formats, windows-1251 and Shift_JIS pages, duplicate links differing only in fra
 query order, nofollow links, ETag/Last-Modified with 304, plain text and JSON.
 
 `site.expected` says what a crawl with the default JobConfig (seed `/`, max_depth 3, robots
-obeyed, same registered domain) should end with: which URLs are fetched, skipped (with the
-reason) and failed (with the reason), in canonical form. `python -m tests.sites.fixture_site`
+obeyed, same registered domain) should end with: which URLs are fetched, skipped or failed
+(with the reason), and which links the scope refuses, in canonical form. `python -m tests.sites.fixture_site`
 serves it from a subprocess.
 """
 
@@ -72,7 +72,7 @@ IMAGES = (
 )
 IMAGE_CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 
-Outcome = Literal["fetched", "skipped", "failed"]
+Outcome = Literal["fetched", "skipped", "failed", "out_of_scope"]
 
 
 @dataclass(frozen=True)
@@ -87,9 +87,10 @@ class ExpectedUrl:
 class ExpectedCrawl:
     """What a default crawl of the site from `/` ends with, keyed by canonical URL.
 
-    Reasons name the case: "robots", "off_domain", "too_deep" (skipped); "http_404",
-    "http_410", "redirect" (a loop, or a hop out of scope such as into 127.0.0.1 or the
-    metadata address), "too_large" (50 MiB body, gzip bomb), "retries_exhausted" (failed)."""
+    Reasons name the case: "robots" (skipped); "http_404", "http_410", "redirect" (a loop, or
+    a hop out of scope such as into 127.0.0.1 or the metadata address), "too_large" (50 MiB
+    body, gzip bomb), "retries_exhausted" (failed); "off_domain", "too_deep" (out_of_scope:
+    linked, but refused by the job's scope before ever being queued)."""
 
     urls: dict[str, ExpectedUrl]
     sitemaps: list[str]  # sitemap documents the crawl reads (robots Sitemap: line and index)
@@ -109,6 +110,10 @@ class ExpectedCrawl:
     @property
     def failed(self) -> dict[str, str | None]:
         return self.with_outcome("failed")
+
+    @property
+    def out_of_scope(self) -> dict[str, str | None]:
+        return self.with_outcome("out_of_scope")
 
     def of_kind(self, kind: str) -> set[str]:
         return {url for url, expected in self.urls.items() if expected.kind == kind}
@@ -198,7 +203,7 @@ class FixtureSite(LoggedSite):
             "/data.json": ExpectedUrl("fetched", kind="json"),
             "/meta-nofollow": html,
             **{f"/deep/{n}": html for n in range(1, DEEP_PAGES)},
-            f"/deep/{DEEP_PAGES}": ExpectedUrl("skipped", "too_deep"),
+            f"/deep/{DEEP_PAGES}": ExpectedUrl("out_of_scope", "too_deep"),
             **{f"/from-sitemap/{n}": html for n in range(1, 5)},
         }
         # The redirect into 127.0.0.1 leaves the seed's host (off the crawl's scope) unless the
@@ -209,7 +214,7 @@ class FixtureSite(LoggedSite):
             else ExpectedUrl("failed", "redirect")
         )
         expected = {canonical_url(self.url(path)): outcome for path, outcome in urls.items()}
-        expected[canonical_url(OFF_SITE_URL)] = ExpectedUrl("skipped", "off_domain")
+        expected[canonical_url(OFF_SITE_URL)] = ExpectedUrl("out_of_scope", "off_domain")
         return ExpectedCrawl(
             urls=expected,
             sitemaps=[

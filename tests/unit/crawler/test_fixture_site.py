@@ -328,7 +328,10 @@ async def test_expected_outcome_matches_what_the_site_links_and_serves(
         frontier += [(link, depth + 1) for link in page.links]
 
     assert set(found) == set(expected.urls)
-    assert {url: reason for url, reason in found.items() if reason} == expected.skipped
+    assert {url: reason for url, reason in found.items() if reason == "robots"} == expected.skipped
+    assert {
+        url: reason for url, reason in found.items() if reason not in (None, "robots")
+    } == expected.out_of_scope
     assert not {canonical_url(url) for url in expected.not_discovered} & set(found)
     for url, outcome in expected.urls.items():
         if outcome.outcome == "failed" and outcome.reason and outcome.reason.startswith("http_"):

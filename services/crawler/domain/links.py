@@ -13,7 +13,8 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 from w3lib.encoding import html_to_unicode
 from w3lib.url import safe_url_string
 
-FOLLOWED_SCHEMES = ("http://", "https://")
+from services.crawler.domain.urls import HTTP_URL_PREFIXES
+
 # Characters the URL standard strips around, and removes inside, an attribute's URL.
 _URL_WHITESPACE = " \t\n\r\f"
 _REMOVED_INSIDE = str.maketrans("", "", "\t\n\r")
@@ -34,7 +35,7 @@ def absolute_url(base_url: str, href: str) -> str | None:
     if not cleaned or cleaned.startswith("#"):
         return None
     url = urldefrag(urljoin(base_url, cleaned)).url
-    if not url.startswith(FOLLOWED_SCHEMES):  # urljoin lower-cases the scheme
+    if not url.startswith(HTTP_URL_PREFIXES):  # urljoin lower-cases the scheme
         return None
     # Most hrefs are already plain ASCII; only encode the ones that need it.
     if url.isascii() and " " not in url:
@@ -118,7 +119,7 @@ def _document_base(tree: LexborHTMLParser, page_url: str) -> str:
         return page_url
     href = (base.attributes.get("href") or "").strip(_URL_WHITESPACE)
     resolved = urljoin(page_url, href) if href else page_url
-    return resolved if resolved.startswith(FOLLOWED_SCHEMES) else page_url
+    return resolved if resolved.startswith(HTTP_URL_PREFIXES) else page_url
 
 
 def _meta_robots_nofollow(tree: LexborHTMLParser) -> bool:

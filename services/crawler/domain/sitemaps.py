@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from services.crawler.domain.urls import HTTP_URL_PREFIXES
+
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit, uncompressed
 GZIP_MAGIC = b"\x1f\x8b"
-_URL_PREFIXES = ("http://", "https://")
 
 
 class SitemapError(ValueError):
@@ -70,7 +71,7 @@ def _parse_xml(body: bytes) -> Sitemap:
     for loc in root.iter("{*}loc"):
         url = (loc.text or "").strip()
         parent = loc.getparent()
-        if not url.startswith(_URL_PREFIXES) or parent is None:
+        if not url.startswith(HTTP_URL_PREFIXES) or parent is None:
             continue
         parent_name = etree.QName(parent).localname
         if parent_name == "url":
@@ -82,4 +83,4 @@ def _parse_xml(body: bytes) -> Sitemap:
 
 def _text_urls(body: bytes) -> list[str]:
     lines = body.decode("utf-8", errors="replace").splitlines()
-    return [line.strip() for line in lines if line.strip().startswith(_URL_PREFIXES)]
+    return [line.strip() for line in lines if line.strip().startswith(HTTP_URL_PREFIXES)]

@@ -6,6 +6,8 @@ import hashlib
 
 from w3lib.url import canonicalize_url
 
+HTTP_URL_PREFIXES = ("http://", "https://")  # the only URLs a crawl follows
+
 
 def canonical_url(url: str) -> str:
     """Sorted query, normalised percent-encoding, no fragment (w3lib, as Scrapy does)."""

@@ -31,6 +31,8 @@ from services.crawler.domain.urls import canonical_url
 
 RedirectCheck = Callable[[str], Awaitable[str | None]]
 """Given a redirect target, the reason it may not be followed, or None."""
+Pacer = Callable[[str], Awaitable[None]]
+"""Waits until a request to this URL is polite (each redirect hop is a request of its own)."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,7 @@ class Fetcher:
         headers: dict[str, str],
         limits: FetchLimits,
         check_redirect: RedirectCheck | None = None,
+        pace: Pacer | None = None,
     ) -> Fetched:
         started = time.monotonic()
         hop = _Hop(url)
@@ -175,6 +178,8 @@ class Fetcher:
                             http_version=http_version,
                         )
                     await self._follow(hop, location, seen, limits, check_redirect)
+                    if pace is not None:
+                        await pace(hop.url)
         except TimeoutError as exc:
             raise FetchError(
                 "timeout",

@@ -414,8 +414,9 @@ async def complete_finished_runs(conn: Connection, run_ids: Sequence[UUID] | Non
         ids,
     )
     return await conn.fetch(
-        """UPDATE crawl_runs SET status = 'completed', finished_at = now()
-            WHERE run_id = ANY($1) AND status = 'running' RETURNING *""",
+        """UPDATE crawl_runs c SET status = 'completed', finished_at = now()
+            WHERE run_id = ANY($1) AND status = 'running'
+        RETURNING c.*, (SELECT count(*) FROM pages p WHERE p.run_id = c.run_id) AS pages_published""",
         ids,
     )
 
@@ -424,17 +425,18 @@ async def complete_finished_runs(conn: Connection, run_ids: Sequence[UUID] | Non
 
 
 async def reserve_host_slot(pool: asyncpg.Pool, host: str, delay: float) -> float:
-    """Reserve this host's next fetch slot, shared by every replica: returns the seconds to wait
-    until it. Slots are `delay` apart, so requests to a host are spaced whoever sends them."""
-    wait: float = await pool.fetchval(
-        """INSERT INTO hosts (host, next_fetch_at) VALUES ($1, now() + make_interval(secs => $2))
+    """Reserve this host's next fetch slot, shared by every replica: returns when it starts
+    (Unix time, by the database's clock). Slots are `delay` apart, so requests to a host are
+    spaced whoever sends them."""
+    slot: float = await pool.fetchval(
+        """INSERT INTO hosts (host, next_fetch_at) VALUES ($1, clock_timestamp() + make_interval(secs => $2))
            ON CONFLICT (host) DO UPDATE
-              SET next_fetch_at = greatest(hosts.next_fetch_at, now()) + make_interval(secs => $2)
-        RETURNING extract(epoch FROM next_fetch_at - now())::float8 - $2""",
+              SET next_fetch_at = greatest(hosts.next_fetch_at, clock_timestamp()) + make_interval(secs => $2)
+        RETURNING extract(epoch FROM next_fetch_at)::float8 - $2""",
         host,
         delay,
     )
-    return max(wait, 0.0)
+    return slot
 
 
 async def push_back_host(pool: asyncpg.Pool, host: str, seconds: float) -> None:

@@ -183,7 +183,8 @@ class CrawlWorker:
             # Fetch slots free up when a fetch ends, not when its outcome is committed; the
             # backlog of uncommitted outcomes is bounded separately.
             free = min(
-                self._concurrency - len(self._tasks), _MAX_UNCOMMITTED * self._concurrency - len(self._inflight)
+                self._concurrency - len(self._tasks),
+                _MAX_UNCOMMITTED * self._concurrency - len(self._inflight),
             )
             if free <= 0:
                 self._slot_freed.clear()
@@ -293,9 +294,8 @@ class CrawlWorker:
             if robots is not None and not robots.allows(item.url, view.user_agent):
                 metrics.ROBOTS_DENIALS.inc()
                 return Outcome(item, "skipped", reason="robots")
-            await self._wait_for_turn(
-                item.host, view, robots.crawl_delay(view.user_agent) if robots else None
-            )
+            crawl_delay = robots.crawl_delay(view.user_agent) if robots else None
+            await self._wait_for_turn(item.host, view, crawl_delay)
             if item.run_id in self._cancelled:
                 return Outcome(item, "released")
             try:
@@ -304,6 +304,9 @@ class CrawlWorker:
                     headers=self._request_headers(item, view),
                     limits=view.fetch_limits,
                     check_redirect=lambda target: self._redirect_refusal(target, item, view),
+                    pace=lambda target: self._wait_for_turn(
+                        _host(target), view, crawl_delay if _host(target) == item.host else None
+                    ),
                 )
             except FetchError as exc:
                 if exc.kind == "ssrf":
@@ -325,8 +328,10 @@ class CrawlWorker:
     async def _wait_for_turn(self, host: str, view: RunView, crawl_delay: float | None) -> None:
         delay = max(view.config.limits.min_delay_seconds, crawl_delay or 0.0, self._throttles.get(host, 0.0))
         if delay > 0:
-            wait = await store.reserve_host_slot(self._pool, host, delay)
-            if wait > 0:
+            # An absolute slot time, not a relative wait: the spacing then does not depend on
+            # how long the reservation's round trip took.
+            slot = await store.reserve_host_slot(self._pool, host, delay)
+            if (wait := slot - time.time()) > 0:
                 await asyncio.sleep(wait)
 
     def _request_headers(self, item: store.LeasedUrl, view: RunView) -> dict[str, str]:
@@ -357,7 +362,7 @@ class CrawlWorker:
             return outcome
         if item.kind == "sitemap":
             return self._sitemap_outcome(item, view, fetched)
-        if item.kind == "image":
+        if item.kind == "image" or content_kind(fetched.content_type, fetched.body) is ContentKind.IMAGE:
             return await self._image_outcome(item, view, fetched)
         return await self._page_outcome(item, view, fetched, sitemaps)
 
@@ -481,27 +486,29 @@ class CrawlWorker:
         return outcome
 
     async def _image_outcome(self, item: store.LeasedUrl, view: RunView, fetched: Fetched) -> Outcome:
-        outcome = Outcome(item, "fetched", fetched.status, bytes=len(fetched.body))
+        """An image (linked or embedded): its size and format recorded, its bytes kept unless
+        the job's limits refuse it."""
+        size = len(fetched.body)
         try:
             info = await asyncio.to_thread(inspect_image, fetched.body)
         except NotAnImage:
-            outcome.state, outcome.reason = "skipped", "not_an_image"
-            outcome.image = self._image_row(item, None, None, None, len(fetched.body), None, "not_an_image")
+            outcome = Outcome(item, "skipped", fetched.status, reason="not_an_image", bytes=size)
+            outcome.image = self._image_row(item, None, None, None, size, None, "not_an_image")
             return outcome
         refusal = image_refusal(info, view.config.limits)
-        key = None
-        if refusal is None:
-            stored = await self._objects.put_content_addressed(
-                fetched.body,
-                prefix=tenant_key(item.tenant_id, "images"),
-                content_type=fetched.content_type or None,
-            )
-            key = stored.key
-        else:
-            outcome.state, outcome.reason = "skipped", refusal
-        outcome.image = self._image_row(
-            item, info.width, info.height, info.format, len(fetched.body), key, refusal
+        if refusal is not None:
+            outcome = Outcome(item, "skipped", fetched.status, reason=refusal, bytes=size)
+            outcome.image = self._image_row(item, info.width, info.height, info.format, size, None, refusal)
+            return outcome
+        content_hash = hashlib.sha256(fetched.body).hexdigest()
+        key = content_key(content_hash, tenant_key(item.tenant_id, "raw"))
+        await self._objects.put(
+            key, fetched.body, content_type=fetched.content_type or None, metadata={"sha256": content_hash}
         )
+        outcome = Outcome(item, "fetched", fetched.status, bytes=size)
+        outcome.image = self._image_row(item, info.width, info.height, info.format, size, key, None)
+        outcome.page = self._page_row(item, view, fetched, content_hash, key, unchanged=False)
+        outcome.events.append(self._page_fetched(item, view, outcome.page))
         return outcome
 
     def _image_row(
@@ -751,7 +758,7 @@ async def completions(conn: Connection, run_ids: list[UUID] | None) -> list[Even
             service="crawler",
             status=RunStatus.COMPLETED,
             counters={
-                "pages_published": row["pages_crawled"],
+                "pages_published": row["pages_published"],
                 "pages_crawled": row["pages_crawled"],
                 "pages_failed": row["pages_failed"],
                 "pages_skipped": row["pages_skipped"],
@@ -769,7 +776,7 @@ async def completions(conn: Connection, run_ids: list[UUID] | None) -> list[Even
 
 def _counters(outcomes: list[Outcome]) -> store.RunCounters:
     return store.RunCounters(
-        pages_crawled=sum(1 for o in outcomes if o.page is not None),
+        pages_crawled=sum(1 for o in outcomes if o.page is not None and o.item.kind == "page"),
         pages_failed=sum(1 for o in outcomes if o.state == "failed" and o.item.kind == "page"),
         pages_skipped=sum(1 for o in outcomes if o.state == "skipped"),
         pages_unchanged=sum(1 for o in outcomes if o.page is not None and o.page.unchanged),

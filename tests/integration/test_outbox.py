@@ -128,7 +128,6 @@ async def _record_effect(ctx: HandlerContext, event: RunCancelled) -> None:
     await ctx.conn.execute("INSERT INTO effects (run_id, note) VALUES ($1, $2)", event.run_id, event.reason)
 
 
-
 async def test_published_rows_and_old_inbox_ids_are_pruned_after_retention(settings: Settings) -> None:
     await prepare(settings, "relaytest")
     pool = await create_pool(settings, "relaytest")

@@ -141,9 +141,7 @@ def _document_base(tree: LexborHTMLParser, page_url: str) -> str:
     base = tree.css_first("base[href]")
     if base is None:
         return page_url
-    href = (base.attributes.get("href") or "").strip(_URL_WHITESPACE)
-    resolved = urljoin(page_url, href) if href else page_url
-    return resolved if resolved.startswith(HTTP_URL_PREFIXES) else page_url
+    return absolute_url(page_url, base.attributes.get("href") or "") or page_url
 
 
 def _meta_robots_nofollow(tree: LexborHTMLParser) -> bool:

@@ -202,3 +202,13 @@ def reference_absolute_url(base: str, href: str) -> str | None:
 @pytest.mark.parametrize("href", ["http://[::1/x", "http://h:port/", "//h: /x", "http://h:99999999/"])
 def test_invalid_urls_are_not_links(href: str) -> None:
     assert absolute_url("https://example.com/", href) is None
+
+
+@given(st.lists(st.tuples(_HREF_PARTS, _HREF_PARTS, _HREF_PARTS).map("".join), max_size=10), _HREF_PARTS)
+def test_extract_links_survives_any_href(hrefs: list[str], base_href: str) -> None:
+    html = f'<base href="{base_href}">' + "".join(
+        f'<a href="{href}">x</a><link rel=next href="{href}">' for href in hrefs
+    )
+    page = extract_links(html, "https://example.com/a/", follow_nofollow=False)
+    assert all(url.startswith(("http://", "https://")) for url in page.links + page.next_links)
+    select_href(html, "https://example.com/a/", "a")

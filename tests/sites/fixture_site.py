@@ -11,8 +11,10 @@ query order, nofollow links, ETag/Last-Modified with 304, plain text and JSON.
 
 `site.expected` says what a crawl with the default JobConfig (seed `/`, max_depth 3, robots
 obeyed, same registered domain) should end with: which URLs are fetched, skipped or failed
-(with the reason), and which links the scope refuses, in canonical form. `python -m tests.sites.fixture_site`
-serves it from a subprocess.
+(with the reason), and which links the scope refuses, in canonical form.
+
+Not linked, for pagination tests that seed it: /feed?page=N, whose pages past FEED_LAST_PAGE
+repeat the last one. `python -m tests.sites.fixture_site` serves the site from a subprocess.
 """
 
 from __future__ import annotations

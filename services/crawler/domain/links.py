@@ -7,7 +7,8 @@ crawler's hot path); encodings follow w3lib, as Scrapy does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urldefrag, urljoin
+from functools import lru_cache
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 from w3lib.encoding import html_to_unicode
@@ -30,17 +31,40 @@ class PageLinks:
 
 def absolute_url(base_url: str, href: str) -> str | None:
     """`href` resolved against `base_url`, without fragment and safely encoded; None when it
-    is not an http(s) URL (mailto:, javascript:, data:, tel:, ...)."""
+    is not an http(s) URL (mailto:, javascript:, data:, tel:, ...) or not a valid URL."""
     cleaned = href.strip(_URL_WHITESPACE).translate(_REMOVED_INSIDE)
     if not cleaned or cleaned.startswith("#"):
         return None
-    url = urldefrag(urljoin(base_url, cleaned)).url
-    if not url.startswith(HTTP_URL_PREFIXES):  # urljoin lower-cases the scheme
+    try:
+        url = urldefrag(_join(base_url, cleaned)).url
+        if not url.startswith(HTTP_URL_PREFIXES):  # urljoin lower-cases the scheme
+            return None
+        return safe_url_string(url)
+    except ValueError:  # "http://[::1", "http://host:port/": not a URL at all
         return None
-    # Most hrefs are already plain ASCII; only encode the ones that need it.
-    if url.isascii() and " " not in url:
-        return url
-    return safe_url_string(url)
+
+
+def _join(base_url: str, href: str) -> str:
+    """urljoin(base_url, href), with a shortcut for the two commonest kinds of href, which
+    urljoin would return unchanged ("https://host/...") or append to the base's origin
+    ("/path?query"): a crawl resolves dozens of links per page and urljoin is most of that."""
+    if "/." in href or href.endswith("?") or "?#" in href:  # dot segments, an empty query
+        return urljoin(base_url, href)
+    if href.startswith(HTTP_URL_PREFIXES):
+        host_start = href.index("//") + 2
+        if href[host_start : host_start + 1] not in ("", "/", "?", "#"):
+            return href
+    elif href.startswith("/") and not href.startswith("//"):
+        origin = _origin(base_url)
+        if origin is not None:
+            return origin + href
+    return urljoin(base_url, href)
+
+
+@lru_cache(maxsize=64)  # one base URL serves every link of a page
+def _origin(base_url: str) -> str | None:
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
 def extract_links(html: str, base_url: str, *, follow_nofollow: bool) -> PageLinks:
@@ -117,9 +141,7 @@ def _document_base(tree: LexborHTMLParser, page_url: str) -> str:
     base = tree.css_first("base[href]")
     if base is None:
         return page_url
-    href = (base.attributes.get("href") or "").strip(_URL_WHITESPACE)
-    resolved = urljoin(page_url, href) if href else page_url
-    return resolved if resolved.startswith(HTTP_URL_PREFIXES) else page_url
+    return absolute_url(page_url, base.attributes.get("href") or "") or page_url
 
 
 def _meta_robots_nofollow(tree: LexborHTMLParser) -> bool:

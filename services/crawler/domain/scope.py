@@ -47,10 +47,13 @@ class ScopePolicy:
 
     def refusal(self, url: str, depth: int) -> str | None:
         """Why `url`, found `depth` links away from a seed, is out of scope; None if in scope."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").rstrip(".")
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            return "invalid_url"
         if parts.scheme.lower() not in FOLLOWED_SCHEMES:
             return "scheme"
-        host = (parts.hostname or "").rstrip(".")
         if not host:
             return "no_host"
         if not self._domain_allowed(host):

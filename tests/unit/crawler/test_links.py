@@ -1,8 +1,10 @@
 import codecs
+from urllib.parse import urldefrag, urljoin
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from w3lib.url import safe_url_string
 
 from services.crawler.domain.links import absolute_url, decode_html, extract_links, select_href
 
@@ -103,7 +105,7 @@ def test_select_href_finds_the_next_button() -> None:
 
 def test_absolute_url_drops_non_http_schemes_and_fragments() -> None:
     assert absolute_url("https://e.com/a/", "../b#c") == "https://e.com/b"
-    assert absolute_url("https://e.com/", "HTTPS://E.com/x") == "https://E.com/x"
+    assert absolute_url("https://e.com/", "HTTPS://E.com/x") == "https://e.com/x"
     assert absolute_url("https://e.com/", "ftp://e.com/x") is None
     assert absolute_url("https://e.com/", " java\nscript:alert(1)") is None
     assert absolute_url("https://e.com/", "//cdn.e.com/x") == "https://cdn.e.com/x"
@@ -140,3 +142,73 @@ def test_decode_html_bom_wins_over_the_header() -> None:
 def test_decode_html_without_declaration_detects_utf8_else_windows_1252() -> None:
     assert decode_html("<p>naïve café</p>".encode(), None) == "<p>naïve café</p>"
     assert decode_html("<p>naïve café</p>".encode("cp1252"), "text/html") == "<p>naïve café</p>"
+
+
+_HREF_PARTS = st.sampled_from(
+    [
+        "/",
+        "//",
+        "http://",
+        "https://",
+        "HTTP://",
+        "h.example",
+        ":8080",
+        "a",
+        "b.html",
+        ".",
+        "..",
+        "./",
+        "../",
+        "?",
+        "#",
+        "x=1",
+        "&",
+        ";p",
+        "%20",
+        " ",
+        "@",
+        "mailto:",
+        "",
+    ]
+)
+
+
+@given(
+    st.sampled_from(
+        [
+            "https://example.com/dir/page.html?q=1",
+            "http://user@h.example:8080/a/b/",
+            "https://example.com",
+            "http://h/",
+        ]
+    ),
+    st.lists(_HREF_PARTS, max_size=8).map("".join),
+)
+def test_absolute_url_shortcuts_agree_with_urljoin(base: str, href: str) -> None:
+    assert absolute_url(base, href) == reference_absolute_url(base, href)
+
+
+def reference_absolute_url(base: str, href: str) -> str | None:
+    cleaned = href.strip(" ")
+    if not cleaned or cleaned.startswith("#"):
+        return None
+    try:
+        url = urldefrag(urljoin(base, cleaned)).url
+        return safe_url_string(url) if url.startswith(("http://", "https://")) else None
+    except ValueError:
+        return None
+
+
+@pytest.mark.parametrize("href", ["http://[::1/x", "http://h:port/", "//h: /x", "http://h:99999999/"])
+def test_invalid_urls_are_not_links(href: str) -> None:
+    assert absolute_url("https://example.com/", href) is None
+
+
+@given(st.lists(st.tuples(_HREF_PARTS, _HREF_PARTS, _HREF_PARTS).map("".join), max_size=10), _HREF_PARTS)
+def test_extract_links_survives_any_href(hrefs: list[str], base_href: str) -> None:
+    html = f'<base href="{base_href}">' + "".join(
+        f'<a href="{href}">x</a><link rel=next href="{href}">' for href in hrefs
+    )
+    page = extract_links(html, "https://example.com/a/", follow_nofollow=False)
+    assert all(url.startswith(("http://", "https://")) for url in page.links + page.next_links)
+    select_href(html, "https://example.com/a/", "a")

@@ -82,6 +82,7 @@ def test_scheme_and_host() -> None:
     assert scope.refusal("ftp://example.com/file", 0) == "scheme"
     assert scope.refusal("mailto:me@example.com", 0) == "scheme"
     assert scope.refusal("http:///nohost", 0) == "no_host"
+    assert scope.refusal("http://[::1/broken", 0) == "invalid_url"
 
 
 @given(st.integers(min_value=0, max_value=10), st.integers(min_value=0, max_value=20))

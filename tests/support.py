@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import time
 from collections.abc import AsyncIterator
@@ -83,10 +84,13 @@ async def running_relay(pool: asyncpg.Pool, settings: Settings, service: str) ->
 
 
 async def wait_until(probe: Any, *, within: float = 30.0, interval: float = 0.1) -> Any:
-    """Poll an async probe until it returns something truthy."""
+    """Poll a probe (a function, sync or async) until it returns something truthy; returns the
+    last value, falsy when the time ran out."""
     deadline = time.monotonic() + within
     while True:
-        value = await probe()
+        value = probe()
+        if inspect.isawaitable(value):
+            value = await value
         if value or time.monotonic() > deadline:
             return value
         await asyncio.sleep(interval)

@@ -31,8 +31,9 @@ async def on_job_created(ctx: HandlerContext, event: JobCreated) -> None:
     seeds = [_new_url(str(seed), depth=0) for seed in config.seeds]
     pagination = config.pagination
     if pagination.type is PaginationType.URL_PATTERN and pagination.url_template:
+        # First, so that it wins over a seed naming the same URL: it carries its page number.
         first = template_url(pagination.url_template, pagination.start_page)
-        seeds.append(_new_url(first, depth=0, page_number=pagination.start_page))
+        seeds.insert(0, _new_url(first, depth=0, page_number=pagination.start_page))
     await store.enqueue(ctx.conn, run_id=event.run_id, tenant_id=event.tenant_id, urls=seeds)
 
 

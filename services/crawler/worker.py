@@ -47,7 +47,7 @@ from services.crawler.domain.politeness import (
     parse_retry_after,
 )
 from services.crawler.domain.scope import ScopePolicy
-from services.crawler.domain.sitemaps import SitemapTooLarge, parse_sitemap
+from services.crawler.domain.sitemaps import SitemapError, parse_sitemap
 from services.crawler.domain.urls import url_hash
 from services.crawler.fetcher import Fetched, Fetcher, FetchError, FetchLimits
 from services.crawler.politeness import HostGates, RobotsCache
@@ -191,9 +191,9 @@ class CrawlWorker:
                 await self._slot_freed.wait()
                 continue
             leased = await self._lease(free)
-            for item in leased:
+            for item, view in leased:
                 self._inflight[item.id] = item
-                task = asyncio.create_task(self._crawl(item))
+                task = asyncio.create_task(self._crawl(item, view))
                 self._tasks.add(task)
                 task.add_done_callback(self._task_done)
             if not leased:
@@ -201,12 +201,14 @@ class CrawlWorker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._slot_freed.wait(), _IDLE_POLL)
 
-    async def _lease(self, free: int) -> list[store.LeasedUrl]:
+    async def _lease(self, free: int) -> list[tuple[store.LeasedUrl, RunView]]:
         budgets = await store.run_budgets(self._pool)
+        running = {budget.run_id for budget in budgets}
+        self._runs = {run_id: view for run_id, view in self._runs.items() if run_id in running}
         if not budgets:
             return []
         self._round_robin = (self._round_robin + 1) % len(budgets)
-        leased: list[store.LeasedUrl] = []
+        leased: list[tuple[store.LeasedUrl, RunView]] = []
         for budget in budgets[self._round_robin :] + budgets[: self._round_robin]:
             room = free - len(leased)
             if room <= 0:
@@ -222,7 +224,7 @@ class CrawlWorker:
             limit = min(room, max(budget.pages_left, 0) or room)
             per_host = view.config.limits.per_host_concurrency
             busy = [host for host in self._busy_hosts() if self._gates.load(host) >= 2 * per_host]
-            leased += await store.lease(
+            items = await store.lease(
                 self._pool,
                 owner=self.owner,
                 run_id=budget.run_id,
@@ -231,6 +233,7 @@ class CrawlWorker:
                 skip_hosts=busy,
                 lease_seconds=self._lease_seconds,
             )
+            leased += [(item, view) for item in items]
         return leased
 
     def _busy_hosts(self) -> set[str]:
@@ -271,12 +274,11 @@ class CrawlWorker:
 
     # --- one URL -------------------------------------------------------------------------
 
-    async def _crawl(self, item: store.LeasedUrl) -> None:
-        view = self._runs[item.run_id]
+    async def _crawl(self, item: store.LeasedUrl, view: RunView) -> None:
         started = time.monotonic()
         try:
             outcome = await self._fetch_and_store(item, view)
-        except Exception as exc:  # a bug or S3 outage: count an attempt, retry later
+        except Exception as exc:  # a bug or an S3 outage: counts as an attempt, retried later
             log.exception("crawling %s failed", item.url)
             outcome = self._retry_or_fail(item, view, f"{type(exc).__name__}: {exc}", None)
         metrics.FETCH_OUTCOMES.labels(outcome.state, _status_class(outcome.status_code)).inc()
@@ -417,9 +419,8 @@ class CrawlWorker:
         base = fetched.final_url
         found: list[store.NewUrl] = []
         config = view.config
-        if item.page_number is None:
-            links = extract_links(html, base, follow_nofollow=config.scope.follow_nofollow)
-            found += self._in_scope(links.links + links.next_links, item.depth + 1, view, item.url)
+        links = extract_links(html, base, follow_nofollow=config.scope.follow_nofollow)
+        found += self._in_scope(links.links + links.next_links, item.depth + 1, view, item.url)
         pagination = config.pagination
         if pagination.type is PaginationType.NEXT_BUTTON and pagination.next_selector:
             next_url = select_href(html, base, pagination.next_selector)
@@ -477,8 +478,8 @@ class CrawlWorker:
     def _sitemap_outcome(self, item: store.LeasedUrl, view: RunView, fetched: Fetched) -> Outcome:
         try:
             sitemap = parse_sitemap(fetched.body)
-        except SitemapTooLarge as exc:
-            return self._failed(item, view, "sitemap_too_large", str(exc), fetched.status, publish=False)
+        except SitemapError as exc:
+            return self._failed(item, view, "bad_sitemap", str(exc), fetched.status, publish=False)
         outcome = Outcome(item, "fetched", fetched.status, bytes=len(fetched.body))
         outcome.discovered = self._in_scope(sitemap.urls, 1, view, item.url) + self._in_scope(
             sitemap.sitemaps, item.depth, view, item.url, kind="sitemap", check_scope=False
@@ -736,9 +737,6 @@ class CrawlWorker:
             await store.release_expired_leases(self._pool)
             statuses = await store.run_statuses(self._pool, list({i.run_id for i in self._inflight.values()}))
             self._cancelled = {run_id for run_id, status in statuses.items() if status != "running"}
-            for run_id in list(self._runs):
-                if run_id not in statuses and all(i.run_id != run_id for i in self._inflight.values()):
-                    del self._runs[run_id]
             async with self._pool.acquire() as conn, conn.transaction():
                 events = await completions(conn, None)
                 if events:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
+import signal
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,10 +18,11 @@ import asyncpg
 from services.crawler.app import SPEC
 from shared import service
 from shared.config import Settings
+from shared.db import connect_admin, create_pool
 from shared.events import JobConfig, JobCreated
 from shared.producer import publish_direct
 from shared.service import ServiceRuntime
-from tests.support import wait_until
+from tests.support import settings_env, wait_until
 
 
 @dataclass
@@ -73,3 +78,70 @@ async def frontier(pool: asyncpg.Pool, crawl: Crawl) -> dict[str, tuple[str, str
     """url -> (state, reason) of every frontier row of the run."""
     rows = await pool.fetch("SELECT url, state, reason FROM frontier WHERE run_id = $1", crawl.run_id)
     return {row["url"]: (row["state"], row["reason"]) for row in rows}
+
+
+class CrawlerProcess:
+    """`python -m services.crawler` as a child process, to run replicas or to kill -9."""
+
+    def __init__(self, settings: Settings, **env: str) -> None:
+        self._env = settings_env(
+            settings,
+            TRAWL_HTTP_BASE_PORT="0",
+            TRAWL_LOG_LEVEL="WARNING",
+            TRAWL_CRAWLER_ALLOWED_NETWORKS=json.dumps(settings.crawler_allowed_networks),
+            TRAWL_CRAWLER_LEASE_SECONDS=str(settings.crawler_lease_seconds),
+            TRAWL_HANDLER_BACKOFF_INITIAL=str(settings.handler_backoff_initial),
+            **env,
+        )
+        self.process: asyncio.subprocess.Process | None = None
+        self.starts = 0
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "services.crawler", env=self._env, stderr=asyncio.subprocess.DEVNULL
+        )
+        self.starts += 1
+
+    async def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, in-flight work is simply lost."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            try:
+                await asyncio.wait_for(self.process.wait(), 15)
+            except TimeoutError:
+                await self.kill()
+
+
+@contextlib.asynccontextmanager
+async def crawler_processes(settings: Settings, *envs: dict[str, str]) -> AsyncIterator[list[CrawlerProcess]]:
+    processes = [CrawlerProcess(settings, **env) for env in envs]
+    try:
+        for process in processes:
+            await process.start()
+        yield processes
+    finally:
+        for process in processes:
+            await process.stop()
+
+
+async def crawler_schema_pool(settings: Settings) -> asyncpg.Pool:
+    """A pool on the crawler's schema once a crawler process has created it."""
+
+    async def migrated() -> bool:
+        conn = await connect_admin(settings)
+        try:
+            return bool(
+                await conn.fetchval(
+                    "SELECT to_regclass($1) IS NOT NULL", f"{settings.schema_for('crawler')}.pages"
+                )
+            )
+        finally:
+            await conn.close()
+
+    assert await wait_until(migrated, within=60), "the crawler process never migrated its schema"
+    return await create_pool(settings, "crawler")

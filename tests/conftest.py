@@ -18,12 +18,8 @@ import pytest
 
 from shared import localstack
 from shared.config import Settings
-from shared.db import connect_admin
-from shared.events import SERVICES
-from shared.kafka import delete_topics
-from shared.migrations import drop_schema
 from shared.s3 import ObjectStore
-from shared.topics import all_topics
+from tests.support import drop_isolated
 
 
 def _docker_answers() -> bool:
@@ -116,18 +112,7 @@ async def settings(stack: Settings) -> AsyncIterator[Settings]:
     tag = uuid4().hex[:10]
     isolated = stack.model_copy(update={"topic_prefix": f"t{tag}.", "schema_prefix": f"t{tag}_"})
     yield isolated
-    conn = await connect_admin(isolated)
-    try:
-        schemas = await conn.fetch(
-            "SELECT nspname FROM pg_namespace WHERE nspname LIKE $1", f"{isolated.schema_prefix}%"
-        )
-        for row in schemas:
-            await drop_schema(conn, row["nspname"])
-        for service in SERVICES:
-            await conn.execute(f"DROP ROLE IF EXISTS {isolated.schema_for(service)}")
-    finally:
-        await conn.close()
-    await delete_topics(isolated.kafka, all_topics(isolated.topic_prefix))
+    await drop_isolated(isolated)
 
 
 @pytest.fixture(scope="session")

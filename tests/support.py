@@ -17,7 +17,8 @@ from aiokafka import AIOKafkaConsumer
 from shared import migrations
 from shared.config import Settings
 from shared.db import connect_admin
-from shared.kafka import ensure_topics
+from shared.events import SERVICES
+from shared.kafka import delete_topics, ensure_topics
 from shared.outbox import OutboxRelay, kafka_producer
 from shared.topics import all_topics
 
@@ -154,3 +155,19 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
         "TRAWL_SCHEMA_PREFIX": settings.schema_prefix,
         **extra,
     }
+
+
+async def drop_isolated(settings: Settings) -> None:
+    """Remove the schemas, roles and topics of `settings`' prefixes (a test's or a benchmark's)."""
+    conn = await connect_admin(settings)
+    try:
+        schemas = await conn.fetch(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE $1", f"{settings.schema_prefix}%"
+        )
+        for row in schemas:
+            await migrations.drop_schema(conn, row["nspname"])
+        for service in SERVICES:
+            await conn.execute(f"DROP ROLE IF EXISTS {settings.schema_for(service)}")
+    finally:
+        await conn.close()
+    await delete_topics(settings.kafka, all_topics(settings.topic_prefix))

@@ -194,6 +194,15 @@ async def lease(
     return [LeasedUrl(**dict(row)) for row in rows]
 
 
+async def queued_urls(pool: asyncpg.Pool) -> int:
+    """The known frontier still to fetch, over every running crawl."""
+    count: int = await pool.fetchval(
+        """SELECT count(*) FROM frontier f JOIN crawl_runs c USING (run_id)
+            WHERE f.state = 'queued' AND c.status = 'running'"""
+    )
+    return count
+
+
 async def renew_leases(pool: asyncpg.Pool, *, owner: UUID, ids: Sequence[int], lease_seconds: float) -> None:
     await pool.execute(
         """UPDATE frontier SET leased_until = now() + make_interval(secs => $3)

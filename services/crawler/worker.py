@@ -75,6 +75,7 @@ _MAINTENANCE_INTERVAL = 0.5
 _FLUSH_INTERVAL = 0.05
 _FLUSH_BATCH = 128
 _MAX_UNCOMMITTED = 4  # times the concurrency
+_GAUGE_INTERVAL = 5.0
 _RETRY_BASE = 1.0
 _RETRY_CAP = 300.0
 
@@ -725,7 +726,7 @@ class CrawlWorker:
     # --- maintenance ---------------------------------------------------------------------
 
     async def _maintain_forever(self) -> None:
-        last_renewal = time.monotonic()
+        last_renewal = last_gauges = time.monotonic()
         while True:
             await asyncio.sleep(_MAINTENANCE_INTERVAL)
             now = time.monotonic()
@@ -744,6 +745,9 @@ class CrawlWorker:
                         conn, source="crawler", topic_prefix=self._settings.topic_prefix
                     ).publish_many(events)
             metrics.IN_FLIGHT.set(len(self._inflight))
+            if now - last_gauges >= _GAUGE_INTERVAL:
+                metrics.FRONTIER_QUEUED.set(await store.queued_urls(self._pool))
+                last_gauges = now
 
 
 async def completions(conn: Connection, run_ids: list[UUID] | None) -> list[Event]:

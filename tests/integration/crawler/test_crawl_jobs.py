@@ -262,3 +262,51 @@ async def test_an_image_job_records_every_image_and_keeps_those_its_limits_allow
     assert {(row["width"], row["height"]) for row in rows if row["url"].endswith("/banner.png")} == {
         (1200, 300)
     }
+
+
+async def test_a_slow_host_does_not_starve_the_others(settings: Settings) -> None:
+    async with (
+        running_crawler(crawler_settings(settings, allowed="127.0.0.0/8")) as runtime,
+        FixtureSite(host="127.0.0.3", crawl_delay=1.0) as slow,
+        FixtureSite(host="127.0.0.4", crawl_delay=0) as fast,
+    ):
+        assert runtime.pool is not None
+        crawl = await start_crawl(
+            settings,
+            {
+                "seeds": [slow.url("/"), fast.url("/")],
+                "limits": {"max_depth": 1, "request_timeout_seconds": 1, "max_retries": 0},
+                "options": NO_SITEMAPS,
+            },
+        )
+        await wait_until(lambda: len(fast.access_log) >= 20 and len(slow.access_log) >= 6, within=60)
+        await publish_direct(
+            settings,
+            [RunCancelled(tenant_id=crawl.tenant_id, run_id=crawl.run_id, cancelled_at=datetime.now(UTC))],
+        )
+    slow_sixth = sorted(record.time for record in slow.access_log)[5]
+    fast_requests = sorted(record.time for record in fast.access_log)
+    # One request a second to the slow host meanwhile; the fast host's 20 went through at once.
+    assert fast_requests[19] < slow_sixth
+
+
+async def test_timeouts_are_retried_then_recorded_as_failures(
+    crawler: tuple[Settings, asyncpg.Pool], site: FixtureSite
+) -> None:
+    settings, pool = crawler
+    crawl = await start_crawl(
+        settings,
+        {
+            "seeds": [site.url("/slow"), site.url("/about")],
+            "limits": {"max_depth": 0, "request_timeout_seconds": 0.5, "max_retries": 1},
+            "options": NO_SITEMAPS,
+        },
+    )
+    run = await wait_finished(pool, crawl)
+    assert _by_path(site, await frontier(pool, crawl)) == {
+        "/slow": ("failed", "retries_exhausted"),
+        "/about": ("fetched", None),
+    }
+    await asyncio.sleep(site.slow_seconds)  # the site logs a request when its response goes out
+    assert len(site.requests_for("/slow")) == 2
+    assert run["error_count"] == 1

@@ -310,3 +310,19 @@ async def test_timeouts_are_retried_then_recorded_as_failures(
     await asyncio.sleep(site.slow_seconds)  # the site logs a request when its response goes out
     assert len(site.requests_for("/slow")) == 2
     assert run["error_count"] == 1
+
+
+async def test_max_pages_stops_the_crawl_at_exactly_that_many_pages(
+    crawler: tuple[Settings, asyncpg.Pool], site: FixtureSite
+) -> None:
+    settings, pool = crawler
+    crawl = await start_crawl(settings, {"seeds": [site.url("/")], "limits": {"max_pages": 5}})
+    run = await wait_finished(pool, crawl)
+    assert run["status"] == "completed"
+    assert await pool.fetchval("SELECT count(*) FROM pages WHERE run_id = $1", crawl.run_id) == 5
+    states = await frontier(pool, crawl)
+    assert {outcome for outcome in states.values() if outcome[0] not in ("fetched", "failed")} <= {
+        ("skipped", "max_pages"),
+        ("skipped", "robots"),
+    }
+    assert ("skipped", "max_pages") in states.values()

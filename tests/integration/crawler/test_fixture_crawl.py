@@ -67,10 +67,12 @@ async def test_a_default_crawl_ends_with_exactly_the_expected_outcomes(
     assert len(throttled) == 2 and throttled[1] - throttled[0] >= 1.0
     assert len(site.requests_for("/always-500")) == 4  # the first try and max_retries=3
 
-    # Crawl-delay 0.2s of robots.txt: no two requests to the site closer than that (the slots
-    # are exactly 0.2s apart; arrivals jitter by the event loop's wake-up latency).
+    # Crawl-delay 0.2s of robots.txt. Requests go out in slots exactly 0.2s apart; arrivals,
+    # stamped by a server sharing a busy event loop, jitter around them.
     arrivals = sorted(record.time for record in site.access_log if record.path != "/robots.txt")
-    assert min(b - a for a, b in itertools.pairwise(arrivals)) >= 0.2 - 0.03
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
+    assert (arrivals[-1] - arrivals[0]) / len(gaps) >= 0.2 - 0.005
+    assert min(gaps) >= 0.1, sorted(gaps)[:5]
 
     # Every fetched URL is a page row whose bytes are in S3, byte for byte as served.
     assert {canonical_url(page["url"]) for page in pages} == expected.fetched

@@ -59,8 +59,8 @@ async def test_two_replicas_share_a_run_and_keep_its_host_spacing(settings: Sett
     gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
     # The replicas reserve time slots exactly CRAWL_DELAY apart in Postgres; arrivals jitter by
     # each process's wake-up latency on a busy machine, so one gap may shrink by that much.
-    assert min(gaps) >= CRAWL_DELAY - 0.1, sorted(gaps)[:5]
-    assert (arrivals[-1] - arrivals[0]) / len(gaps) >= CRAWL_DELAY - 0.01
+    assert (arrivals[-1] - arrivals[0]) / len(gaps) >= CRAWL_DELAY - 0.005
+    assert min(gaps) >= CRAWL_DELAY / 2, sorted(gaps)[:5]
 
 
 async def test_sigkill_three_times_loses_nothing_and_refetches_only_in_flight_urls(

@@ -29,7 +29,8 @@ test: lint
 	$(BIN)/pytest -q
 
 bench: setup
-	$(BIN)/python bench/outbox_throughput.py
+	$(BIN)/python -m bench.outbox_throughput
+	$(BIN)/python -m bench.crawl_vs_scrapy
 
 up: setup
 	$(BIN)/trawl up

@@ -126,6 +126,29 @@ class Outcome:
     bytes: int = 0
 
 
+class KnownUrls:
+    """URL hashes this worker knows are in a run's frontier, so that links to them (most links,
+    on most pages) are not sent to Postgres again. The frontier's unique key stays the
+    authority; this only saves the round of conflicts. Bounded per run."""
+
+    def __init__(self, per_run: int = 500_000) -> None:
+        self._per_run = per_run
+        self._runs: dict[UUID, set[str]] = {}
+
+    def has(self, run_id: UUID, url_hash: str) -> bool:
+        known = self._runs.get(run_id)
+        return known is not None and url_hash in known
+
+    def add(self, run_id: UUID, url_hashes: Sequence[str]) -> None:
+        known = self._runs.setdefault(run_id, set())
+        if len(known) < self._per_run:
+            known.update(url_hashes)
+
+    def keep_only(self, run_ids: set[UUID]) -> None:
+        for run_id in self._runs.keys() - run_ids:
+            del self._runs[run_id]
+
+
 @dataclass(frozen=True)
 class _Analysed:
     content_hash: str
@@ -155,6 +178,7 @@ class CrawlWorker:
         self._gates = HostGates()
         self._throttles: dict[str, float] = {}
         self._runs: dict[UUID, RunView] = {}
+        self._known = KnownUrls()
         self._cancelled: set[UUID] = set()
         self._inflight: dict[int, store.LeasedUrl] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -206,6 +230,7 @@ class CrawlWorker:
         budgets = await store.run_budgets(self._pool)
         running = {budget.run_id for budget in budgets}
         self._runs = {run_id: view for run_id, view in self._runs.items() if run_id in running}
+        self._known.keep_only(running)
         if not budgets:
             return []
         self._round_robin = (self._round_robin + 1) % len(budgets)
@@ -682,10 +707,17 @@ class CrawlWorker:
             for outcome in decided:
                 by_run[outcome.item.run_id].append(outcome)
             events: list[Event] = [event for o in decided for event in o.events]
+            enqueued: dict[UUID, list[str]] = {}
             for run_id, outcomes in by_run.items():
                 tenant_id = outcomes[0].item.tenant_id
-                discovered = {u.url_hash: u for o in outcomes for u in o.discovered}
+                discovered = {
+                    u.url_hash: u
+                    for o in outcomes
+                    for u in o.discovered
+                    if not self._known.has(run_id, u.url_hash)
+                }
                 await store.enqueue(conn, run_id=run_id, tenant_id=tenant_id, urls=list(discovered.values()))
+                enqueued[run_id] = list(discovered)
                 await store.add_counters(conn, run_id, _counters(outcomes))
                 for outcome in outcomes:
                     if outcome.end_pattern and outcome.item.page_number is not None:
@@ -697,6 +729,8 @@ class CrawlWorker:
                 await Outbox(conn, source="crawler", topic_prefix=self._settings.topic_prefix).publish_many(
                     events
                 )
+        for run_id, hashes in enqueued.items():
+            self._known.add(run_id, hashes)
         if released:
             await store.release_leases(self._pool, owner=self.owner, ids=released)
         metrics.FETCH_BYTES.inc(sum(o.bytes for o in decided))

@@ -154,18 +154,27 @@ async def lease(
     kinds: Sequence[str],
     limit: int,
     skip_hosts: Sequence[str],
+    per_host: int,
     lease_seconds: float,
 ) -> list[LeasedUrl]:
-    """Lease up to `limit` ready URLs of one run, shallowest first, skipping busy hosts; with
-    each, the job's previous fetch of the same URL (for conditional requests)."""
+    """Lease up to `limit` ready URLs of one run, shallowest first, at most `per_host` of any
+    one host (so a slow host cannot take every fetch slot) and none of the busy `skip_hosts`;
+    with each, the job's previous fetch of the same URL (for conditional requests)."""
     rows = await pool.fetch(
-        """WITH picked AS (
-               SELECT id FROM frontier
+        """WITH ready AS (
+               SELECT id, host, depth FROM frontier
                 WHERE run_id = $2 AND state = 'queued' AND next_attempt_at <= now()
                   AND kind = ANY($3) AND NOT host = ANY($5)
                 ORDER BY depth, id
+                LIMIT $4 * 8),
+           spread AS (
+               SELECT id, depth, row_number() OVER (PARTITION BY host ORDER BY depth, id) AS nth FROM ready),
+           picked AS (
+               SELECT f.id FROM frontier f JOIN spread USING (id)
+                WHERE spread.nth <= $7 AND f.state = 'queued'
+                ORDER BY spread.depth, f.id
                 LIMIT $4
-                FOR UPDATE SKIP LOCKED),
+                FOR UPDATE OF f SKIP LOCKED),
            leased AS (
                UPDATE frontier f
                   SET state = 'leased', lease_owner = $1, updated_at = now(),
@@ -190,6 +199,7 @@ async def lease(
         limit,
         list(skip_hosts),
         lease_seconds,
+        per_host,
     )
     return [LeasedUrl(**dict(row)) for row in rows]
 

@@ -76,6 +76,14 @@ _FLUSH_INTERVAL = 0.05
 _FLUSH_BATCH = 128
 _MAX_UNCOMMITTED = 4  # times the concurrency
 _GAUGE_INTERVAL = 5.0
+_MAX_URL_LENGTH = 2083  # longer links are not followed (as Scrapy's URLLENGTH_LIMIT)
+# Postgres unreachable: retry the same commit; anything else is about the data.
+_UNREACHABLE = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+)
 _RETRY_BASE = 1.0
 _RETRY_CAP = 300.0
 
@@ -257,6 +265,7 @@ class CrawlWorker:
                 kinds=kinds,
                 limit=limit,
                 skip_hosts=busy,
+                per_host=per_host,
                 lease_seconds=self._lease_seconds,
             )
             leased += [(item, view) for item in items]
@@ -341,7 +350,7 @@ class CrawlWorker:
                     metrics.SSRF_REFUSALS.inc()
                 if exc.retryable:
                     return self._retry_or_fail(item, view, str(exc), None)
-                return self._failed(item, view, exc.kind, str(exc), None)
+                return _failed(item, exc.kind, str(exc), None)
             if view.autothrottle:
                 throttle = AutoThrottle(
                     target_concurrency=float(view.config.limits.per_host_concurrency),
@@ -385,7 +394,7 @@ class CrawlWorker:
                 await store.push_back_host(self._pool, item.host, retry_after)
             return self._retry_or_fail(item, view, f"HTTP {status}", status, retry_after)
         if status >= 300:
-            outcome = self._failed(item, view, f"http_{status}", f"HTTP {status}", status, publish=False)
+            outcome = _failed(item, f"http_{status}", f"HTTP {status}", status, publish=False)
             outcome.end_pattern = item.page_number is not None
             return outcome
         if item.kind == "sitemap":
@@ -486,6 +495,8 @@ class CrawlWorker:
     ) -> list[store.NewUrl]:
         found = []
         for url in urls:
+            if len(url) > _MAX_URL_LENGTH:
+                continue
             if check_scope and view.scope.refusal(url, depth) is not None:
                 continue
             found.append(
@@ -505,7 +516,7 @@ class CrawlWorker:
         try:
             sitemap = parse_sitemap(fetched.body)
         except SitemapError as exc:
-            return self._failed(item, view, "bad_sitemap", str(exc), fetched.status, publish=False)
+            return _failed(item, "bad_sitemap", str(exc), fetched.status, publish=False)
         outcome = Outcome(item, "fetched", fetched.status, bytes=len(fetched.body))
         outcome.discovered = self._in_scope(sitemap.urls, 1, view, item.url) + self._in_scope(
             sitemap.sitemaps, item.depth, view, item.url, kind="sitemap", check_scope=False
@@ -636,36 +647,7 @@ class CrawlWorker:
                 else backoff_delay(attempt, base=_RETRY_BASE, cap=_RETRY_CAP, rng=self._rng)
             )
             return Outcome(item, "queued", status, reason=error[:500], retry_in=delay)
-        return self._failed(item, view, "retries_exhausted", error, status)
-
-    def _failed(
-        self,
-        item: store.LeasedUrl,
-        view: RunView,
-        reason: str,
-        error: str,
-        status: int | None,
-        *,
-        publish: bool = True,
-    ) -> Outcome:
-        """A URL that will not be fetched: recorded with its reason; errors (as opposed to final
-        answers such as a 404) also count in error_count and publish a TaskFailed."""
-        outcome = Outcome(item, "failed", status, reason=reason)
-        if publish:
-            outcome.events.append(
-                TaskFailed(
-                    tenant_id=item.tenant_id,
-                    service="crawler",
-                    task_kind="fetch",
-                    job_id=view.job_id,
-                    run_id=item.run_id,
-                    ids={"url": item.url[:2000], "url_hash": item.url_hash},
-                    error=error[:4000],
-                    attempts=item.attempts + 1,
-                    failed_at=datetime.now(UTC),
-                )
-            )
-        return outcome
+        return _failed(item, "retries_exhausted", error, status)
 
     # --- committer -----------------------------------------------------------------------
 
@@ -679,14 +661,29 @@ class CrawlWorker:
             batch, self._outcomes = self._outcomes, []
             try:
                 await self._commit(batch)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except _UNREACHABLE:
                 log.exception("committing %d outcomes failed; retrying", len(batch))
                 self._outcomes[:0] = batch
                 await asyncio.sleep(1.0)
                 continue
+            except Exception:
+                log.exception("committing %d outcomes failed; committing them one by one", len(batch))
+                await self._commit_separately(batch)
             for outcome in batch:
                 self._inflight.pop(outcome.item.id, None)
             self._slot_freed.set()
+
+    async def _commit_separately(self, batch: list[Outcome]) -> None:
+        """Isolate the outcome that cannot be committed (whatever the reason, a bug included):
+        it is recorded as a failure of its URL instead of blocking every other one."""
+        for outcome in batch:
+            try:
+                await self._commit([outcome])
+            except Exception as exc:
+                log.exception("cannot commit the outcome of %s", outcome.item.url)
+                failure = _failed(outcome.item, "internal_error", f"{type(exc).__name__}: {exc}", None)
+                with contextlib.suppress(Exception):  # left leased: it expires and is retried
+                    await self._commit([failure])
 
     async def _commit(self, batch: list[Outcome]) -> None:
         released = [o.item.id for o in batch if o.state == "released"]
@@ -808,6 +805,29 @@ async def completions(conn: Connection, run_ids: list[UUID] | None) -> list[Even
         )
         for row in await store.complete_finished_runs(conn, run_ids)
     ]
+
+
+def _failed(
+    item: store.LeasedUrl, reason: str, error: str, status: int | None, *, publish: bool = True
+) -> Outcome:
+    """A URL that will not be fetched: recorded with its reason; errors (as opposed to final
+    answers such as a 404) also count in error_count and publish a TaskFailed."""
+    outcome = Outcome(item, "failed", status, reason=reason)
+    if publish:
+        outcome.events.append(
+            TaskFailed(
+                tenant_id=item.tenant_id,
+                service="crawler",
+                task_kind="fetch",
+                job_id=item.job_id,
+                run_id=item.run_id,
+                ids={"url": item.url[:2000], "url_hash": item.url_hash},
+                error=error[:4000],
+                attempts=item.attempts + 1,
+                failed_at=datetime.now(UTC),
+            )
+        )
+    return outcome
 
 
 def _counters(outcomes: list[Outcome]) -> store.RunCounters:

@@ -10,7 +10,7 @@ FETCH_OUTCOMES = Counter(
 FETCH_BYTES = Counter("trawl_crawler_fetch_bytes_total", "Decoded response bytes fetched")
 FETCH_SECONDS = Histogram(
     "trawl_crawler_fetch_seconds",
-    "Time from taking a URL to knowing its outcome (politeness waits included)",
+    "Time from sending a request to having its whole body, redirects included",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 IN_FLIGHT = Gauge("trawl_crawler_in_flight", "URLs leased by this process and not yet committed")

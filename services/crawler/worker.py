@@ -310,14 +310,12 @@ class CrawlWorker:
     # --- one URL -------------------------------------------------------------------------
 
     async def _crawl(self, item: store.LeasedUrl, view: RunView) -> None:
-        started = time.monotonic()
         try:
             outcome = await self._fetch_and_store(item, view)
         except Exception as exc:  # a bug or an S3 outage: counts as an attempt, retried later
             log.exception("crawling %s failed", item.url)
             outcome = self._retry_or_fail(item, view, f"{type(exc).__name__}: {exc}", None)
         metrics.FETCH_OUTCOMES.labels(outcome.state, _status_class(outcome.status_code)).inc()
-        metrics.FETCH_SECONDS.observe(time.monotonic() - started)
         self._outcomes.append(outcome)
         if len(self._outcomes) >= _FLUSH_BATCH:
             self._outcome_ready.set()
@@ -351,6 +349,7 @@ class CrawlWorker:
                 if exc.retryable:
                     return self._retry_or_fail(item, view, str(exc), None)
                 return _failed(item, exc.kind, str(exc), None)
+            metrics.FETCH_SECONDS.observe(fetched.elapsed)
             if view.autothrottle:
                 throttle = AutoThrottle(
                     target_concurrency=float(view.config.limits.per_host_concurrency),

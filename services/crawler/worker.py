@@ -190,6 +190,7 @@ class CrawlWorker:
         self._cancelled: set[UUID] = set()
         self._inflight: dict[int, store.LeasedUrl] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._fetching = 0  # tasks not yet past their fetch
         self._outcomes: list[Outcome] = []
         self._slot_freed = asyncio.Event()
         self._outcome_ready = asyncio.Event()
@@ -213,10 +214,10 @@ class CrawlWorker:
 
     async def _schedule_forever(self) -> None:
         while True:
-            # Fetch slots free up when a fetch ends, not when its outcome is committed; the
-            # backlog of uncommitted outcomes is bounded separately.
+            # Fetch slots free up when a fetch ends, not when its outcome is stored or
+            # committed; the backlog of uncommitted outcomes is bounded separately.
             free = min(
-                self._concurrency - len(self._tasks),
+                self._concurrency - self._fetching,
                 _MAX_UNCOMMITTED * self._concurrency - len(self._inflight),
             )
             if free <= 0:
@@ -226,6 +227,7 @@ class CrawlWorker:
             leased = await self._lease(free)
             for item, view in leased:
                 self._inflight[item.id] = item
+                self._fetching += 1
                 task = asyncio.create_task(self._crawl(item, view))
                 self._tasks.add(task)
                 task.add_done_callback(self._task_done)
@@ -321,18 +323,31 @@ class CrawlWorker:
             self._outcome_ready.set()
 
     async def _fetch_and_store(self, item: store.LeasedUrl, view: RunView) -> Outcome:
+        """Fetch, then store: the fetch slot is given back as soon as the response is in, so
+        storing (hashing, parsing, the S3 upload) never holds up the next fetch."""
+        try:
+            fetched, sitemaps = await self._fetch(item, view)
+        finally:
+            self._fetching -= 1
+            self._slot_freed.set()
+        if isinstance(fetched, Outcome):
+            return fetched
+        return await self._outcome_of(item, view, fetched, sitemaps)
+
+    async def _fetch(self, item: store.LeasedUrl, view: RunView) -> tuple[Fetched | Outcome, list[str]]:
+        """The response (and the host's sitemaps), or the outcome when there is none to store."""
         origin = _origin(item.url)
         async with self._gates.enter(item.host, view.config.limits.per_host_concurrency):
             if item.run_id in self._cancelled:
-                return Outcome(item, "released")
+                return Outcome(item, "released"), []
             robots = await self._robots.rules(origin, view.user_agent) if view.respects_robots else None
             if robots is not None and not robots.allows(item.url, view.user_agent):
                 metrics.ROBOTS_DENIALS.inc()
-                return Outcome(item, "skipped", reason="robots")
+                return Outcome(item, "skipped", reason="robots"), []
             crawl_delay = robots.crawl_delay(view.user_agent) if robots else None
             await self._wait_for_turn(item.host, view, crawl_delay)
             if item.run_id in self._cancelled:
-                return Outcome(item, "released")
+                return Outcome(item, "released"), []
             try:
                 fetched = await self._fetcher.fetch(
                     item.url,
@@ -347,8 +362,8 @@ class CrawlWorker:
                 if exc.kind == "ssrf":
                     metrics.SSRF_REFUSALS.inc()
                 if exc.retryable:
-                    return self._retry_or_fail(item, view, str(exc), None)
-                return _failed(item, exc.kind, str(exc), None)
+                    return self._retry_or_fail(item, view, str(exc), None), []
+                return _failed(item, exc.kind, str(exc), None), []
             metrics.FETCH_SECONDS.observe(fetched.elapsed)
             if view.autothrottle:
                 throttle = AutoThrottle(
@@ -358,8 +373,7 @@ class CrawlWorker:
                 )
                 current = self._throttles.get(item.host, view.config.limits.min_delay_seconds)
                 self._throttles[item.host] = throttle.next_delay(current, fetched.elapsed, fetched.status)
-        sitemaps = robots.sitemaps if robots is not None else []
-        return await self._outcome_of(item, view, fetched, sitemaps)
+        return fetched, robots.sitemaps if robots is not None else []
 
     async def _wait_for_turn(self, host: str, view: RunView, crawl_delay: float | None) -> None:
         delay = max(view.config.limits.min_delay_seconds, crawl_delay or 0.0, self._throttles.get(host, 0.0))

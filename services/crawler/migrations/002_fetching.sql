@@ -18,6 +18,7 @@ ALTER TABLE frontier
     ADD COLUMN reason       text,             -- why skipped or failed
     ADD COLUMN updated_at   timestamptz NOT NULL DEFAULT now();
 CREATE INDEX frontier_leased_idx ON frontier (leased_until) WHERE state = 'leased';
+CREATE INDEX frontier_leased_run_idx ON frontier (run_id, kind) WHERE state = 'leased';
 CREATE INDEX frontier_open_idx ON frontier (run_id) WHERE state IN ('queued', 'leased');
 
 -- One row per stored fetch; the raw bytes are at s3_key (content-addressed, written first).

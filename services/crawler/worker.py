@@ -400,7 +400,7 @@ class CrawlWorker:
     ) -> Outcome:
         status = fetched.status
         if status == 304 and item.previous_s3_key and item.previous_content_hash:
-            return self._unchanged(item, view, fetched, item.previous_content_hash, item.previous_s3_key)
+            return self._unchanged(item, fetched, item.previous_content_hash, item.previous_s3_key)
         if is_retryable_status(status):
             retry_after = parse_retry_after(fetched.headers.get("retry-after"), datetime.now(UTC))
             if retry_after is not None and status in (429, 503):
@@ -426,7 +426,7 @@ class CrawlWorker:
         # Hashing, compressing and parsing are CPU work: one trip to a worker thread for all three.
         analysed = await asyncio.to_thread(self._analyse, item, view, fetched, kind, sitemaps)
         if item.previous_content_hash == analysed.content_hash and item.previous_s3_key:
-            return self._unchanged(item, view, fetched, analysed.content_hash, item.previous_s3_key)
+            return self._unchanged(item, fetched, analysed.content_hash, item.previous_s3_key)
         if item.page_number is not None and await store.run_has_content(
             self._pool, run_id=item.run_id, content_hash=analysed.content_hash
         ):
@@ -442,8 +442,8 @@ class CrawlWorker:
             gzipped=analysed.gzipped,
         )
         outcome = Outcome(item, "fetched", fetched.status, bytes=len(fetched.body))
-        outcome.page = self._page_row(item, view, fetched, analysed.content_hash, key, unchanged=False)
-        outcome.events.append(self._page_fetched(item, view, outcome.page))
+        outcome.page = self._page_row(item, fetched, analysed.content_hash, key, unchanged=False)
+        outcome.events.append(self._page_fetched(item, outcome.page))
         outcome.discovered = analysed.discovered
         return outcome
 
@@ -558,8 +558,8 @@ class CrawlWorker:
         )
         outcome = Outcome(item, "fetched", fetched.status, bytes=size)
         outcome.image = self._image_row(item, info.width, info.height, info.format, size, key, None)
-        outcome.page = self._page_row(item, view, fetched, content_hash, key, unchanged=False)
-        outcome.events.append(self._page_fetched(item, view, outcome.page))
+        outcome.page = self._page_row(item, fetched, content_hash, key, unchanged=False)
+        outcome.events.append(self._page_fetched(item, outcome.page))
         return outcome
 
     def _image_row(
@@ -586,21 +586,18 @@ class CrawlWorker:
             skipped=skipped,
         )
 
-    def _unchanged(
-        self, item: store.LeasedUrl, view: RunView, fetched: Fetched, content_hash: str, key: str
-    ) -> Outcome:
+    def _unchanged(self, item: store.LeasedUrl, fetched: Fetched, content_hash: str, key: str) -> Outcome:
         outcome = Outcome(item, "fetched", fetched.status, reason="unchanged")
         content_type = fetched.content_type or item.previous_content_type or ""
         outcome.page = replace(
-            self._page_row(item, view, fetched, content_hash, key, unchanged=True), content_type=content_type
+            self._page_row(item, fetched, content_hash, key, unchanged=True), content_type=content_type
         )
-        outcome.events.append(self._page_fetched(item, view, outcome.page))
+        outcome.events.append(self._page_fetched(item, outcome.page))
         return outcome
 
     def _page_row(
         self,
         item: store.LeasedUrl,
-        view: RunView,
         fetched: Fetched,
         content_hash: str,
         key: str,
@@ -610,7 +607,7 @@ class CrawlWorker:
         return store.PageRow(
             run_id=item.run_id,
             tenant_id=item.tenant_id,
-            job_id=view.job_id,
+            job_id=item.job_id,
             url=item.url,
             final_url=fetched.final_url,
             url_hash=item.url_hash,
@@ -625,10 +622,10 @@ class CrawlWorker:
             depth=item.depth,
         )
 
-    def _page_fetched(self, item: store.LeasedUrl, view: RunView, page: store.PageRow) -> PageFetched:
+    def _page_fetched(self, item: store.LeasedUrl, page: store.PageRow) -> PageFetched:
         return PageFetched(
             tenant_id=item.tenant_id,
-            job_id=view.job_id,
+            job_id=item.job_id,
             run_id=item.run_id,
             url=page.url,
             final_url=page.final_url,

@@ -8,10 +8,11 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.crawler.domain.urls import canonical_url
 from shared.config import Settings
-from shared.events import PageFetched, RunCompleted
+from shared.events import CrawlProgress, PageFetched, RunCompleted
 from shared.s3 import ObjectStore
 from shared.topics import topic_for
 from tests.integration.crawler.conftest import (
@@ -96,11 +97,20 @@ async def test_a_default_crawl_ends_with_exactly_the_expected_outcomes(
     )
 
     await _assert_published(settings, crawl, len(pages))
+    fetched_2xx = REGISTRY.get_sample_value(
+        "trawl_crawler_fetches_total", {"outcome": "fetched", "status_class": "2xx"}
+    )
+    assert fetched_2xx is not None and fetched_2xx >= len(pages)
+    assert (REGISTRY.get_sample_value("trawl_crawler_robots_denials_total") or 0) >= len(expected.skipped)
 
 
 async def _assert_published(settings: Settings, crawl: Crawl, pages: int) -> None:
     fetched = await consume_all(settings, [topic_for(PageFetched, settings.topic_prefix)], expected=pages)
     assert len(fetched) == pages
+    progress = await consume_all(settings, [topic_for(CrawlProgress, settings.topic_prefix)], expected=1)
+    reports = [json.loads(record.value) for record in progress]
+    assert reports and all(report["run_id"] == str(crawl.run_id) for report in reports)
+    assert [r["pages_crawled"] for r in reports] == sorted(r["pages_crawled"] for r in reports)
     completions = await consume_all(settings, [topic_for(RunCompleted, settings.topic_prefix)], expected=1)
     completed = [json.loads(record.value) for record in completions]
     assert [c["run_id"] for c in completed] == [str(crawl.run_id)]

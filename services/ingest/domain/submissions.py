@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 from pydantic import ValidationError
 
+from services.ingest.domain.schedules import next_fire
 from shared.events import JobConfig
 
 
@@ -41,11 +43,17 @@ def _describe(error: Any) -> str:
 def _schedule_problems(config: JobConfig) -> list[str]:
     if config.schedule is None:
         return []
+    cron, timezone = config.schedule.cron, config.schedule.timezone
     problems = []
-    if not croniter.is_valid(config.schedule.cron):
-        problems.append(f"schedule.cron: {config.schedule.cron!r} is not a valid cron expression")
+    if not croniter.is_valid(cron):
+        problems.append(f"schedule.cron: {cron!r} is not a valid cron expression")
     try:
-        ZoneInfo(config.schedule.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.append(f"schedule.timezone: unknown time zone {config.schedule.timezone!r}")
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        problems.append(f"schedule.timezone: unknown time zone {timezone!r}")
+    if not problems:
+        try:
+            next_fire(cron, timezone, datetime.now(UTC))
+        except CroniterError:
+            problems.append(f"schedule.cron: {cron!r} never fires")
     return problems

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+
+from services.ingest.domain.submissions import Accepted, Rejected, validate_job_config
+from tests.unit.ingest.strategies import job_configs
+
+
+@given(job_configs)
+@settings(max_examples=500, deadline=None)
+def test_every_submission_is_accepted_or_rejected_with_reasons(config: dict[str, Any]) -> None:
+    verdict = validate_job_config(config)
+    assert isinstance(verdict, Accepted | Rejected)
+    if isinstance(verdict, Rejected):
+        assert verdict.reasons and all(isinstance(reason, str) and reason for reason in verdict.reasons)
+
+
+def test_reasons_name_the_field() -> None:
+    verdict = validate_job_config(
+        {"seeds": ["ftp://x"], "limits": {"max_pages": 0}, "schedule": {"cron": "61 * * * *"}}
+    )
+    assert isinstance(verdict, Rejected)
+    fields = {reason.split(":")[0] for reason in verdict.reasons}
+    assert {"seeds.0", "limits.max_pages"} <= fields
+
+
+def test_schedule_problems() -> None:
+    bad_cron = validate_job_config({"seeds": ["https://a.com/"], "schedule": {"cron": "61 * * * * "}})
+    assert isinstance(bad_cron, Rejected) and bad_cron.reasons[0].startswith("schedule.cron:")
+    never = validate_job_config({"seeds": ["https://a.com/"], "schedule": {"cron": "0 0 31 2 *"}})
+    assert isinstance(never, Rejected) and "never fires" in never.reasons[0]
+    zone = validate_job_config(
+        {"seeds": ["https://a.com/"], "schedule": {"cron": "0 6 * * *", "timezone": "Mars/Olympus"}}
+    )
+    assert isinstance(zone, Rejected) and zone.reasons == [
+        "schedule.timezone: unknown time zone 'Mars/Olympus'"
+    ]
+    good = validate_job_config(
+        {"keywords": ["tides"], "schedule": {"cron": "0 6 * * 1-5", "timezone": "Europe/Berlin"}}
+    )
+    assert isinstance(good, Accepted)

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.ingest.domain.access import Role, Scope
+from services.ingest.domain.submissions import unstorable_text
 from shared.events import JobKind, Limits, LlmQuery, Pagination
 from shared.events import Scope as CrawlScope
 from shared.search_api import SearchMode
@@ -16,6 +17,13 @@ from shared.search_api import SearchMode
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        if problems := unstorable_text(data):
+            raise ValueError("; ".join(problems))
+        return data
 
 
 class Me(BaseModel):

@@ -138,6 +138,13 @@ UPLOAD_TYPES = {
 MAX_FILES = 100
 
 
+def _clean_filename(raw: str | None) -> str:
+    """The base name, without characters a database or a header could not hold."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(char for char in name if char.isprintable() and not "\ud800" <= char <= "\udfff")
+    return name[:255] or "upload"
+
+
 def upload_type(filename: str, declared: str | None) -> str | None:
     """The document type of an upload: its declared type, else its extension's; None if unsupported."""
     declared_type = (declared or "").split(";")[0].strip().lower()
@@ -173,7 +180,7 @@ async def upload(
         raise Problem(422, f"files: at most {MAX_FILES} files per upload")
     documents: list[tuple[UploadedDocument, str]] = []
     for file in files:
-        filename = (file.filename or "upload").rsplit("/", 1)[-1][:255] or "upload"
+        filename = _clean_filename(file.filename)
         content_type = upload_type(filename, file.content_type)
         if content_type is None:
             raise Problem(

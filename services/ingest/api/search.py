@@ -5,9 +5,10 @@ from __future__ import annotations
 import httpx
 from fastapi import APIRouter
 
+from services.ingest import store
 from services.ingest.api.deps import Context, Reader
 from services.ingest.api.models import SearchIn
-from services.ingest.api.problems import Problem
+from services.ingest.api.problems import Problem, not_found
 from shared.search_api import INTERNAL_SEARCH_PATH, INTERNAL_TOKEN_HEADER, SearchRequest, SearchResponse
 
 router = APIRouter(prefix="/v1", tags=["search"])
@@ -23,6 +24,15 @@ router = APIRouter(prefix="/v1", tags=["search"])
 )
 async def search(body: SearchIn, principal: Reader, context: Context) -> SearchResponse:
     """Hybrid (vector + keyword), vector or keyword search over this tenant's indexed chunks."""
+    async with context.pool.acquire() as conn:
+        if body.run_id is not None and not await store.run_with_progress(
+            conn, run_id=body.run_id, tenant_id=principal.tenant_id
+        ):
+            raise not_found("run", body.run_id)
+        if body.job_id is not None and not await store.get_job(
+            conn, tenant_id=principal.tenant_id, job_id=body.job_id
+        ):
+            raise not_found("job", body.job_id)
     request = SearchRequest(tenant_id=principal.tenant_id, **body.model_dump())
     url = context.settings.extractor_url + INTERNAL_SEARCH_PATH
     try:

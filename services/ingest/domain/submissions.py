@@ -24,8 +24,31 @@ class Rejected:
     reasons: list[str]
 
 
+def unstorable_text(value: Any, path: str = "") -> list[str]:
+    """Where `value` holds text PostgreSQL cannot store: NUL characters and unpaired surrogates
+    (which JSON can carry as escapes)."""
+    if isinstance(value, str):
+        bad = "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value)
+        return [f"{path or '<root>'}: contains a NUL character or an unpaired surrogate"] if bad else []
+    if isinstance(value, dict):
+        problems = []
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            problems += unstorable_text(key, where) + unstorable_text(item, where)
+        return problems
+    if isinstance(value, list | tuple):
+        return [
+            problem
+            for index, item in enumerate(value)
+            for problem in unstorable_text(item, f"{path}.{index}")
+        ]
+    return []
+
+
 def validate_job_config(raw: dict[str, Any]) -> Accepted | Rejected:
     """A JobConfig, or every reason it is not one (field path first, as users fix them)."""
+    if problems := unstorable_text(raw):
+        return Rejected(problems)
     try:
         config = JobConfig.model_validate(raw)
     except ValidationError as exc:

@@ -41,3 +41,14 @@ def test_schedule_problems() -> None:
         {"keywords": ["tides"], "schedule": {"cron": "0 6 * * 1-5", "timezone": "Europe/Berlin"}}
     )
     assert isinstance(good, Accepted)
+
+
+def test_text_postgres_cannot_store_is_rejected_with_its_place() -> None:
+    verdict = validate_job_config(
+        {"seeds": ["https://a.com/"], "name": "a\x00b", "options": {"k": ["\ud800"]}}
+    )
+    assert isinstance(verdict, Rejected)
+    assert verdict.reasons == [
+        "name: contains a NUL character or an unpaired surrogate",
+        "options.k.0: contains a NUL character or an unpaired surrogate",
+    ]

@@ -11,6 +11,7 @@ from services.ingest import metrics, store
 from services.ingest.domain.keys import new_key
 from services.ingest.domain.progress import final_status
 from services.ingest.domain.quota import QuotaExceeded, check_quota
+from services.ingest.domain.schedules import next_fire
 from shared.db import Connection
 from shared.events import JobConfig, JobCreated, RunCancelled, RunCompleted, RunDeleted, RunStatus
 from shared.outbox import Outbox
@@ -18,6 +19,12 @@ from shared.outbox import Outbox
 
 def this_month(now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).date().replace(day=1)
+
+
+def first_fire(config: JobConfig) -> datetime | None:
+    """When a scheduled job first fires (None for an unscheduled one)."""
+    schedule = config.schedule
+    return None if schedule is None else next_fire(schedule.cron, schedule.timezone, datetime.now(UTC))
 
 
 async def quota_problem(conn: Connection, *, tenant_id: UUID) -> QuotaExceeded | None:
@@ -91,6 +98,7 @@ async def cancel_run(conn: Connection, outbox: Outbox, *, tenant_id: UUID, run_i
     if state.status in ("completed", "failed", "cancelled"):
         return False
     await store.set_run_status(conn, run_id=run_id, tenant_id=tenant_id, status="cancelled")
+    metrics.RUNS.labels("cancelled").inc()
     await outbox.publish(
         RunCancelled(
             tenant_id=tenant_id,

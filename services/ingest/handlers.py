@@ -30,7 +30,13 @@ async def on_job_submitted(ctx: HandlerContext, event: JobSubmitted) -> None:
         reasons.append(f"quota: {exceeded.reason}")
     job_id = event.job_id or uuid4()
     if isinstance(verdict, Accepted) and not reasons:
-        if await store.upsert_job(ctx.conn, job_id=job_id, tenant_id=event.tenant_id, config=verdict.config):
+        if await store.upsert_job(
+            ctx.conn,
+            job_id=job_id,
+            tenant_id=event.tenant_id,
+            config=verdict.config,
+            next_fire_at=commands.first_fire(verdict.config),
+        ):
             await commands.start_run(
                 ctx.conn,
                 ctx.outbox,

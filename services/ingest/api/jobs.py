@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -24,7 +23,6 @@ from services.ingest.api.models import (
 )
 from services.ingest.api.problems import Problem, not_found
 from services.ingest.api.runs import load_run
-from services.ingest.domain.schedules import next_fire
 from services.ingest.domain.submissions import Rejected, validate_job_config
 from shared.db import Connection
 from shared.events import JobConfig
@@ -153,14 +151,13 @@ async def create_job(body: JobIn, principal: Writer, context: Context) -> JobOut
     job_id = uuid4()
     async with context.pool.acquire() as conn:
         config = await _job_config(conn, body, principal)
-        schedule = config.schedule
         await store.upsert_job(
             conn,
             job_id=job_id,
             tenant_id=principal.tenant_id,
             config=config,
             extractor_schema_id=body.extractor_schema_id,
-            next_fire_at=next_fire(schedule.cron, schedule.timezone, datetime.now(UTC)) if schedule else None,
+            next_fire_at=commands.first_fire(config),
         )
         row = await store.get_job(conn, tenant_id=principal.tenant_id, job_id=job_id)
     assert row is not None

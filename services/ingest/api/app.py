@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request, Response
 from services.ingest import metrics, store
 from services.ingest.api import accounts, jobs, problems, runs, search
 from services.ingest.api.deps import ApiContext, Principal
+from services.ingest.domain.submissions import escape_unstorable
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ async def _audit(context: ApiContext, request: Request, route: str, status: int,
                 tenant_id=principal.tenant_id if principal else None,
                 actor=f"key:{principal.key_id}" if principal else "anonymous",
                 action=f"{request.method} {route}",
-                resource=request.url.path[:2048],
+                resource=escape_unstorable(request.url.path[:2048]),  # paths arrive percent-decoded
                 status=status,
                 request_id=request_id,
                 ip=request.client.host if request.client else None,

@@ -48,13 +48,28 @@ def unstorable_text(value: Any, path: str = "") -> list[str]:
 def validate_job_config(raw: dict[str, Any]) -> Accepted | Rejected:
     """A JobConfig, or every reason it is not one (field path first, as users fix them)."""
     if problems := unstorable_text(raw):
-        return Rejected(problems)
+        return _rejected(problems)
     try:
         config = JobConfig.model_validate(raw)
     except ValidationError as exc:
-        return Rejected([_describe(error) for error in exc.errors()])
+        return _rejected([_describe(error) for error in exc.errors()])
     reasons = _schedule_problems(config)
-    return Rejected(reasons) if reasons else Accepted(config)
+    return _rejected(reasons) if reasons else Accepted(config)
+
+
+def _rejected(reasons: list[str]) -> Rejected:
+    """Reasons quote what was sent; escape what could not be stored or sent on."""
+    return Rejected(
+        [reason if not unstorable_text(reason) else escape_unstorable(reason) for reason in reasons]
+    )
+
+
+def escape_unstorable(text: str) -> str:
+    """`text` with NUL characters and unpaired surrogates written as \\uXXXX escapes."""
+    return "".join(
+        char if char != "\x00" and not "\ud800" <= char <= "\udfff" else f"\\u{ord(char):04x}"
+        for char in text
+    )
 
 
 def _describe(error: Any) -> str:

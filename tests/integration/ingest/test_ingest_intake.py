@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hypothesis_settings
 
 from shared.events import JobConfig, JobCreated, JobRejected, JobSubmitted
@@ -23,6 +23,14 @@ from tests.unit.ingest.strategies import job_configs
 pytestmark = pytest.mark.integration
 
 GOOD = JobConfig(name="intake", seeds=["https://example.com/"]).model_dump(mode="json")
+
+
+def unstorable_surrogates(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _submission(tenant_id: UUID, config: dict[str, Any], **fields: Any) -> JobSubmitted:
@@ -50,7 +58,11 @@ async def test_submissions_become_runs_or_rejections_and_garbage_goes_to_the_dlq
         await producer.stop()
 
     created = await consume_all(settings, [topic_for(JobCreated, settings.topic_prefix)], expected=1)
-    assert [json.loads(record.value)["submission_id"] for record in created] == [str(good.submission_id)]
+    # Submissions are keyed by their own id, so either of the two with key k1 may come first.
+    assert [json.loads(record.value)["submission_id"] for record in created] in (
+        [str(good.submission_id)],
+        [str(again.submission_id)],
+    )
     rejected = await consume_all(settings, [topic_for(JobRejected, settings.topic_prefix)], expected=3)
     reasons = {json.loads(r.value)["submission_id"]: json.loads(r.value)["reasons"] for r in rejected}
     assert any(reason.startswith("seeds.0") for reason in reasons[str(invalid.submission_id)])
@@ -73,6 +85,9 @@ async def test_fuzzed_submissions_each_get_an_outcome_and_the_consumer_keeps_goi
         max_examples=120, deadline=None, database=None, suppress_health_check=list(HealthCheck)
     )
     def collect(config: dict[str, Any]) -> None:
+        # Unpaired surrogates cannot be encoded as UTF-8 JSON at all, so no producer sends them
+        # (the unit fuzz of the validation covers them); NUL characters and the rest can.
+        assume(not unstorable_surrogates(config))
         configs.append(config)
 
     collect()

@@ -15,7 +15,7 @@ anything = st.one_of(
     st.text(max_size=30),
     st.sampled_from(["nul\x00inside", "\ud800 alone"]),
     st.lists(st.integers(), max_size=3),
-    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    st.dictionaries(st.one_of(st.text(max_size=5), st.just("key\x00")), st.integers(), max_size=2),
 )
 huge = st.text(min_size=2_000, max_size=3_000, alphabet="xyz")
 urls = st.one_of(

@@ -4,7 +4,7 @@ from typing import Any
 
 from hypothesis import given, settings
 
-from services.ingest.domain.submissions import Accepted, Rejected, validate_job_config
+from services.ingest.domain.submissions import Accepted, Rejected, unstorable_text, validate_job_config
 from tests.unit.ingest.strategies import job_configs
 
 
@@ -15,6 +15,7 @@ def test_every_submission_is_accepted_or_rejected_with_reasons(config: dict[str,
     assert isinstance(verdict, Accepted | Rejected)
     if isinstance(verdict, Rejected):
         assert verdict.reasons and all(isinstance(reason, str) and reason for reason in verdict.reasons)
+        assert not unstorable_text(verdict.reasons)  # reasons are stored and published as they are
 
 
 def test_reasons_name_the_field() -> None:
@@ -52,3 +53,9 @@ def test_text_postgres_cannot_store_is_rejected_with_its_place() -> None:
         "name: contains a NUL character or an unpaired surrogate",
         "options.k.0: contains a NUL character or an unpaired surrogate",
     ]
+
+
+def test_reasons_escape_what_they_quote() -> None:
+    verdict = validate_job_config({"seeds": ["https://a.com/"], "options": {"k\x00": 1}})
+    assert isinstance(verdict, Rejected)
+    assert verdict.reasons == ["options.k\\u0000: contains a NUL character or an unpaired surrogate"]

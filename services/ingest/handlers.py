@@ -69,6 +69,7 @@ async def on_page_fetched(ctx: HandlerContext, event: PageFetched) -> None:
 
 
 async def on_crawl_progress(ctx: HandlerContext, event: CrawlProgress) -> None:
+    """Failed pages are counted from these reports (not from TaskFailed too, which would count twice)."""
     await store.note_crawl_progress(
         ctx.conn,
         run_id=event.run_id,
@@ -113,7 +114,6 @@ async def on_task_failed(ctx: HandlerContext, event: TaskFailed) -> None:
         tenant_id=event.tenant_id,
         errors=1,
         extractor_outcomes=1 if from_extractor else 0,
-        pages_failed=1 if event.service == "crawler" and event.task_kind == "fetch" else 0,
     )
     if from_extractor:
         await _finish_if_done(ctx, event.tenant_id, event.run_id)
@@ -125,6 +125,14 @@ _EXTRACTOR_PAGE_TASKS = frozenset({"extract", PageFetched.type_name(), DocumentU
 async def on_run_completed(ctx: HandlerContext, event: RunCompleted) -> None:
     if event.service == "ingest":  # our own announcement of the whole run
         return
+    if event.service == "crawler":  # its final counters, in case the last progress report was throttled
+        await store.note_crawl_progress(
+            ctx.conn,
+            run_id=event.run_id,
+            tenant_id=event.tenant_id,
+            pages_total=event.counters.get("pages_total", 0),
+            pages_failed=event.counters.get("pages_failed", 0),
+        )
     await store.mark_part_completed(
         ctx.conn,
         run_id=event.run_id,

@@ -277,6 +277,46 @@ def upload(
     console.print(f"run {result['run']['id']} indexes them; `trawl runs show {result['run']['id']}`")
 
 
+def submit(
+    config: Annotated[Path, typer.Argument(help="a JSON file with a job configuration", exists=True)],
+    idempotency_key: Annotated[str | None, typer.Option(help="the same key gives the same run")] = None,
+    wait_seconds: Annotated[float, typer.Option(help="how long to wait for the intake's answer")] = 30.0,
+) -> None:
+    """Publish a JobSubmitted to Kafka (as an external producer would) and show what intake made of it."""
+    from shared.events import JobSubmitted
+    from shared.producer import publish_direct
+
+    settings = Settings()
+    raw = json.loads(config.read_text())
+
+    async def work(client: TrawlClient) -> dict[str, Any] | None:
+        me = await client.me()
+        submission = JobSubmitted(
+            tenant_id=me["tenant_id"],
+            submission_id=uuid4(),
+            idempotency_key=idempotency_key,
+            config=raw,
+            submitted_by=f"key:{me['key_id']}",
+        )
+        await publish_direct(settings, [submission])
+        console.print(f"published JobSubmitted {submission.submission_id}")
+        deadline = time.monotonic() + wait_seconds
+        while time.monotonic() < deadline:
+            if (outcome := await client.submission(str(submission.submission_id))) is not None:
+                return outcome
+            await asyncio.sleep(0.5)
+        return None
+
+    outcome = _call(work)
+    if outcome is None:
+        console.print(f"[yellow]no answer from intake within {wait_seconds:.0f}s[/yellow]")
+        raise typer.Exit(1)
+    if outcome["status"] == "rejected":
+        console.print("[red]rejected:[/red]" + "".join(f"\n  {reason}" for reason in outcome["reasons"]))
+        raise typer.Exit(1)
+    console.print(f"[green]accepted:[/green] run {outcome['run_id']}")
+
+
 def demo(
     timeout: Annotated[float, typer.Option(help="seconds to wait for the crawl")] = 240.0,
 ) -> None:
@@ -293,5 +333,5 @@ def register(app: typer.Typer) -> None:
     """Add these commands to the `trawl` CLI."""
     app.add_typer(keys_app, name="keys")
     app.add_typer(runs_app, name="runs")
-    for command in (crawl, search, upload, demo):
+    for command in (crawl, submit, search, upload, demo):
         app.command()(command)

@@ -126,6 +126,19 @@ class TrawlClient:
         result: dict[str, Any] = await self._call("POST", "/v1/uploads", files=files)
         return result
 
+    async def me(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", "/v1/me")
+        return result
+
+    async def submission(self, submission_id: str) -> dict[str, Any] | None:
+        try:
+            result: dict[str, Any] = await self._call("GET", f"/v1/submissions/{submission_id}")
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return result
+
     async def watch(self, run_id: str) -> AsyncIterator[dict[str, Any]]:
         """The run each time it changes (Server-Sent Events), until it ends."""
         async with self._http.stream("GET", f"/v1/runs/{run_id}/events", timeout=None) as stream:

@@ -403,6 +403,21 @@ async def record_rejection(
     )
 
 
+async def submission_outcome(conn: Connection, *, tenant_id: UUID, submission_id: UUID) -> Row | None:
+    """What intake made of a JobSubmitted: its run, or its rejection reasons (None: not taken yet)."""
+    run_id = await conn.fetchval(
+        "SELECT id FROM runs WHERE tenant_id = $1 AND submission_id = $2", tenant_id, submission_id
+    )
+    if run_id is not None:
+        return {"status": "accepted", "run_id": run_id, "reasons": []}
+    reasons = await conn.fetchval(
+        "SELECT reasons FROM rejected_submissions WHERE tenant_id = $1 AND submission_id = $2",
+        tenant_id,
+        submission_id,
+    )
+    return None if reasons is None else {"status": "rejected", "run_id": None, "reasons": reasons}
+
+
 _RUN_COLUMNS = """r.id, r.tenant_id, r.job_id, r.kind, r.trigger, r.status, r.idempotency_key,
                   r.scheduled_for, r.created_at, r.started_at, r.finished_at, j.name AS job_name,
                   p.pages_fetched, p.pages_failed, p.pages_total, p.pages_published, p.documents_indexed,

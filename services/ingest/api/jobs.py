@@ -20,6 +20,7 @@ from services.ingest.api.models import (
     ProjectOut,
     RunOut,
     RunStart,
+    SubmissionOut,
 )
 from services.ingest.api.problems import Problem, not_found
 from services.ingest.api.runs import load_run
@@ -235,3 +236,17 @@ async def start_run(
         raise Problem(409, f"Idempotency-Key {key!r} already started run {started.run_id} of another job")
     response.status_code = 201 if started.created else 200
     return await load_run(context, principal, started.run_id)
+
+
+@router.get("/submissions/{submission_id}", response_model=SubmissionOut)
+async def get_submission(submission_id: UUID, principal: Reader, context: Context) -> SubmissionOut:
+    """What the Kafka intake made of a JobSubmitted of this tenant (404 until it has been taken)."""
+    async with context.pool.acquire() as conn:
+        outcome = await store.submission_outcome(
+            conn, tenant_id=principal.tenant_id, submission_id=submission_id
+        )
+    if outcome is None:
+        raise Problem(
+            404, f"no submission {submission_id} in this tenant (yet: intake may not have taken it)"
+        )
+    return SubmissionOut(submission_id=submission_id, **outcome)

@@ -217,6 +217,13 @@ class SearchIn(Body):
     url_prefix: str | None = Field(default=None, max_length=2048)
 
 
+class SubmissionOut(BaseModel):
+    submission_id: UUID
+    status: str = Field(description="accepted or rejected")
+    run_id: UUID | None = Field(description="the run an accepted submission started (or found)")
+    reasons: list[str] = Field(description="what to fix, for a rejected one")
+
+
 class AuditOut(BaseModel):
     id: int
     actor: str

@@ -71,6 +71,15 @@ async def test_keys_create_then_crawl_runs_upload(cli_env: Settings, tmp_path: P
     assert uploaded.exit_code == 0, uploaded.output
     assert "text/markdown" in uploaded.output
 
+    good_config, bad_config = tmp_path / "good.json", tmp_path / "bad.json"
+    good_config.write_text(json.dumps({"name": "via kafka", "seeds": ["https://example.com/"]}))
+    bad_config.write_text(json.dumps({"seeds": ["ftp://nope"]}))
+    accepted = await trawl("submit", str(good_config))
+    assert accepted.exit_code == 0, accepted.output
+    assert "accepted: run" in accepted.output
+    rejected = await trawl("submit", str(bad_config))
+    assert rejected.exit_code == 1 and "rejected" in rejected.output and "seeds.0" in rejected.output
+
     cancelled = await trawl("runs", "cancel", run_id.group(1))
     assert "cancelled" in cancelled.output
     assert (await trawl("runs", "delete", run_id.group(1))).exit_code == 0

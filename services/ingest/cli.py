@@ -20,7 +20,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from services.ingest import commands
 from services.ingest.client import ApiError, TrawlClient, resolve, save_config
+from services.ingest.commands import Bootstrapped
 from shared.config import Settings
 from shared.search_api import SearchMode
 
@@ -65,8 +67,7 @@ def keys_create(
         console.print(f"saved to {path}")
 
 
-async def bootstrap_tenant(settings: Settings, tenant: str, email: str) -> Any:
-    from services.ingest import commands
+async def bootstrap_tenant(settings: Settings, tenant: str, email: str) -> Bootstrapped:
     from services.ingest.app import SPEC
     from shared.db import create_pool
     from shared.service import ServiceRuntime

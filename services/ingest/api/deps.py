@@ -20,6 +20,7 @@ from services.ingest.domain import ratelimit
 from services.ingest.domain.access import Role, Scope, allowed
 from services.ingest.domain.keys import key_digest, looks_like_key
 from shared.config import Settings
+from shared.db import Connection
 from shared.outbox import Outbox
 from shared.s3 import ObjectStore
 
@@ -31,7 +32,7 @@ class ApiContext:
     settings: Settings
     http: httpx.AsyncClient
 
-    def outbox(self, conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy) -> Outbox:
+    def outbox(self, conn: Connection) -> Outbox:
         return Outbox(conn, source="ingest", topic_prefix=self.settings.topic_prefix)
 
 

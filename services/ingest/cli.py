@@ -59,7 +59,11 @@ def keys_create(
 ) -> None:
     """Create a tenant, its admin user and an API key (shown once) directly in ingest's database."""
     settings = Settings()
-    key = asyncio.run(bootstrap_tenant(settings, tenant, email)).key.plaintext
+    try:
+        key = asyncio.run(bootstrap_tenant(settings, tenant, email)).key.plaintext
+    except OSError as exc:
+        console.print(f"[red]cannot reach PostgreSQL ({exc}); start the stack with `trawl up`[/red]")
+        raise typer.Exit(1) from exc
     console.print(f"tenant {tenant!r}, admin {email}\nAPI key (shown once): [bold]{key}[/bold]")
     if save:
         url, _ = resolve(settings)

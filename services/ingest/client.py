@@ -73,7 +73,11 @@ class TrawlClient:
         try:
             response = await self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise ApiError(0, f"cannot reach the API at {self._http.base_url}: {exc}") from exc
+            raise ApiError(
+                0,
+                f"cannot reach the API at {self._http.base_url} ({exc}); "
+                "is ingest running? (`trawl run-all`)",
+            ) from exc
         if response.status_code >= 400:
             try:
                 detail = str(response.json().get("detail", response.text))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -47,12 +48,14 @@ async def test_requests_without_a_valid_key_get_401_problems(api: Api) -> None:
         )
     assert stored == 1  # only the hash is stored
 
-    import asyncio
-
     await asyncio.sleep(1.2)
     expired = await api.client(expiring.json()["key"]).get("/v1/me")
     assert expired.status_code == 401
     assert "expired" in expired.json()["detail"]
+
+    metrics = (await api.client().get("/metrics")).text
+    assert 'trawl_api_requests_total{method="GET",route="/v1/me",status="200"}' in metrics
+    assert 'trawl_api_auth_failures_total{reason="revoked"}' in metrics
 
 
 async def test_another_tenants_resources_are_404_not_403(api: Api) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID, uuid4
 
 from services.ingest import commands, metrics, store
-from services.ingest.domain.submissions import Accepted, validate_job_config
+from services.ingest.domain.submissions import Rejected, validate_job_config
 from shared.consumer import HandlerContext
 from shared.events import (
     ChunkIndexed,
@@ -23,34 +23,34 @@ from shared.events import (
 
 async def on_job_submitted(ctx: HandlerContext, event: JobSubmitted) -> None:
     verdict = validate_job_config(event.config)
-    reasons = [] if isinstance(verdict, Accepted) else list(verdict.reasons)
-    if isinstance(verdict, Accepted) and (
-        exceeded := await commands.quota_problem(ctx.conn, tenant_id=event.tenant_id)
-    ):
-        reasons.append(f"quota: {exceeded.reason}")
+    if isinstance(verdict, Rejected):
+        return await _reject(ctx, event, verdict.reasons)
+    if exceeded := await commands.quota_problem(ctx.conn, tenant_id=event.tenant_id):
+        return await _reject(ctx, event, [f"quota: {exceeded.reason}"])
     job_id = event.job_id or uuid4()
-    if isinstance(verdict, Accepted) and not reasons:
-        if await store.upsert_job(
-            ctx.conn,
-            job_id=job_id,
-            tenant_id=event.tenant_id,
-            config=verdict.config,
-            next_fire_at=commands.first_fire(verdict.config),
-        ):
-            await commands.start_run(
-                ctx.conn,
-                ctx.outbox,
-                tenant_id=event.tenant_id,
-                job_id=job_id,
-                config=verdict.config,
-                idempotency_key=event.idempotency_key or f"submission:{event.submission_id}",
-                trigger="kafka",
-                submission_id=event.submission_id,
-            )
-            metrics.INTAKE.labels("accepted").inc()
-            return
-        reasons.append(f"job_id: no job {job_id} for this tenant")
-    await _reject(ctx, event, reasons)
+    stored = await store.upsert_job(
+        ctx.conn,
+        job_id=job_id,
+        tenant_id=event.tenant_id,
+        config=verdict.config,
+        next_fire_at=commands.first_fire(verdict.config),
+    )
+    if not stored:
+        return await _reject(ctx, event, [f"job_id: no job {job_id} for this tenant"])
+    started = await commands.start_run(
+        ctx.conn,
+        ctx.outbox,
+        tenant_id=event.tenant_id,
+        job_id=job_id,
+        config=verdict.config,
+        idempotency_key=event.idempotency_key or f"submission:{event.submission_id}",
+        trigger="kafka",
+        submission_id=event.submission_id,
+    )
+    if not started.created and event.job_id is None:
+        # A repeated idempotency key: its run exists, so the job made for this copy is not needed.
+        await store.delete_job(ctx.conn, tenant_id=event.tenant_id, job_id=job_id)
+    metrics.INTAKE.labels("accepted").inc()
 
 
 async def _reject(ctx: HandlerContext, event: JobSubmitted, reasons: list[str]) -> None:

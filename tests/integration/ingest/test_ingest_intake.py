@@ -75,6 +75,7 @@ async def test_submissions_become_runs_or_rejections_and_garbage_goes_to_the_dlq
     assert [header(record, "dlq_reason") for record in dead] == ["undecodable"]
     async with api.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM runs WHERE tenant_id = $1", stranger) == 1
+        assert await conn.fetchval("SELECT count(*) FROM jobs WHERE tenant_id = $1", stranger) == 1
 
 
 async def test_fuzzed_submissions_each_get_an_outcome_and_the_consumer_keeps_going(api: Api) -> None:

@@ -263,14 +263,15 @@ async def upsert_job(
     config: JobConfig,
     extractor_schema_id: UUID | None = None,
     next_fire_at: datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> bool:
     """Create the job, or update it when the tenant already has it; False when the id is
     another tenant's."""
     schedule = config.schedule
     stored = await conn.fetchval(
         """INSERT INTO jobs (id, tenant_id, kind, name, config, project_id, extractor_schema_id,
-                             schedule_cron, schedule_timezone, next_fire_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                             schedule_cron, schedule_timezone, next_fire_at, idempotency_key)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            ON CONFLICT (id) DO UPDATE SET config = EXCLUDED.config, name = EXCLUDED.name,
                   kind = EXCLUDED.kind, project_id = EXCLUDED.project_id,
                   extractor_schema_id = EXCLUDED.extractor_schema_id,
@@ -288,8 +289,17 @@ async def upsert_job(
         schedule.cron if schedule else None,
         schedule.timezone if schedule else None,
         next_fire_at,
+        idempotency_key,
     )
     return bool(stored)
+
+
+async def job_by_idempotency_key(conn: Connection, *, tenant_id: UUID, idempotency_key: str) -> Row | None:
+    return _row(
+        await conn.fetchrow(
+            "SELECT * FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2", tenant_id, idempotency_key
+        )
+    )
 
 
 async def get_job(conn: Connection, *, tenant_id: UUID, job_id: UUID) -> Row | None:

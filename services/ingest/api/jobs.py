@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
+import asyncpg
 from fastapi import APIRouter, Header, Query, Response
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -147,19 +148,41 @@ def _job_out(row: dict[str, Any]) -> JobOut:
     return JobOut.model_validate({**row, "timezone": row["schedule_timezone"]})
 
 
-@router.post("/jobs", response_model=JobOut, status_code=201)
-async def create_job(body: JobIn, principal: Writer, context: Context) -> JobOut:
+@router.post(
+    "/jobs",
+    response_model=JobOut,
+    status_code=201,
+    responses={200: {"description": "the job this idempotency key already created", "model": JobOut}},
+)
+async def create_job(
+    body: JobIn,
+    principal: Writer,
+    context: Context,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+) -> JobOut:
     job_id = uuid4()
     async with context.pool.acquire() as conn:
         config = await _job_config(conn, body, principal)
-        await store.upsert_job(
-            conn,
-            job_id=job_id,
-            tenant_id=principal.tenant_id,
-            config=config,
-            extractor_schema_id=body.extractor_schema_id,
-            next_fire_at=commands.first_fire(config),
-        )
+        try:
+            async with conn.transaction():
+                await store.upsert_job(
+                    conn,
+                    job_id=job_id,
+                    tenant_id=principal.tenant_id,
+                    config=config,
+                    extractor_schema_id=body.extractor_schema_id,
+                    next_fire_at=commands.first_fire(config),
+                    idempotency_key=idempotency_key,
+                )
+        except asyncpg.UniqueViolationError:  # the key was used before (or just now, concurrently)
+            assert idempotency_key is not None
+            existing = await store.job_by_idempotency_key(
+                conn, tenant_id=principal.tenant_id, idempotency_key=idempotency_key
+            )
+            assert existing is not None
+            response.status_code = 200
+            return _job_out(existing)
         row = await store.get_job(conn, tenant_id=principal.tenant_id, job_id=job_id)
     assert row is not None
     return _job_out(row)

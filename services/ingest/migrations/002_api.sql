@@ -68,7 +68,9 @@ ALTER TABLE jobs
     ADD COLUMN extractor_schema_id uuid REFERENCES extractor_schemas (id) ON DELETE SET NULL,
     ADD COLUMN schedule_cron       text,
     ADD COLUMN schedule_timezone   text,
-    ADD COLUMN next_fire_at        timestamptz;
+    ADD COLUMN next_fire_at        timestamptz,
+    ADD COLUMN idempotency_key     text,
+    ADD CONSTRAINT jobs_one_per_key UNIQUE (tenant_id, idempotency_key);
 CREATE INDEX jobs_due_idx ON jobs (next_fire_at) WHERE next_fire_at IS NOT NULL;
 
 -- Upload runs have no job; a scheduled run remembers the fire it belongs to (one run per fire).

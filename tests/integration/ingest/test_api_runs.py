@@ -64,6 +64,11 @@ async def test_twenty_concurrent_starts_with_one_key_make_one_run(api: Api) -> N
     )
     assert [payload["run_id"] for payload in _payloads(created)] == [answers[0].json()["id"]]
 
+    same_jobs = await asyncio.gather(
+        *(acme.client.post("/v1/jobs", json=JOB, headers={"Idempotency-Key": "job-1"}) for _ in range(5))
+    )
+    assert sorted(answer.status_code for answer in same_jobs) == [200] * 4 + [201]
+    assert len({answer.json()["id"] for answer in same_jobs}) == 1
     other_job = (await acme.client.post("/v1/jobs", json=JOB)).json()
     reused = await acme.client.post(
         f"/v1/jobs/{other_job['id']}/runs", headers={"Idempotency-Key": "nightly-1"}

@@ -74,27 +74,26 @@ async def authenticate(
         raise _refuse("missing", "no API key: send 'Authorization: Bearer <key>'")
     if not looks_like_key(credentials.credentials):
         raise _refuse("malformed", "the API key is malformed; keys start with 'trawl_'")
-    async with context.pool.acquire() as conn:
+    async with context.pool.acquire() as conn:  # one connection for the lookup and the bucket
         key = await store.key_by_digest(conn, key_digest(credentials.credentials))
-    now = datetime.now(UTC)
-    if key is None:
-        raise _refuse("unknown", "unknown API key")
-    if key["revoked_at"] is not None:
-        raise _refuse("revoked", "this API key was revoked")
-    if key["expires_at"] is not None and key["expires_at"] <= now:
-        raise _refuse("expired", f"this API key expired at {key['expires_at'].isoformat()}")
-    principal = Principal(
-        key["id"], key["tenant_id"], key["user_id"], Role(key["role"]), tuple(key["scopes"])
-    )
-    request.state.principal = principal
-    await _rate_limit(context, principal, now)
+        now = datetime.now(UTC)
+        if key is None:
+            raise _refuse("unknown", "unknown API key")
+        if key["revoked_at"] is not None:
+            raise _refuse("revoked", "this API key was revoked")
+        if key["expires_at"] is not None and key["expires_at"] <= now:
+            raise _refuse("expired", f"this API key expired at {key['expires_at'].isoformat()}")
+        principal = Principal(
+            key["id"], key["tenant_id"], key["user_id"], Role(key["role"]), tuple(key["scopes"])
+        )
+        request.state.principal = principal
+        await _rate_limit(conn, context.settings, principal, now)
     return principal
 
 
-async def _rate_limit(context: ApiContext, principal: Principal, now: datetime) -> None:
+async def _rate_limit(conn: Connection, settings: Settings, principal: Principal, now: datetime) -> None:
     """The bucket lives in Postgres, so every ingest replica draws from the same one."""
-    settings = context.settings
-    async with context.pool.acquire() as conn, conn.transaction():
+    async with conn.transaction():
         bucket = await store.lock_bucket(conn, tenant_id=principal.tenant_id, key_id=principal.key_id)
         decision = ratelimit.take(
             bucket, now, rate=settings.rate_limit_per_second, capacity=float(settings.rate_limit_burst)

@@ -39,7 +39,7 @@ def create_app(context: ApiContext) -> FastAPI:
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         request_id = (request.headers.get(_REQUEST_ID) or uuid4().hex)[:100]
         started = time.perf_counter()
-        response = await call_next(request)
+        response = _too_large(request, context) or await call_next(request)
         response.headers[_REQUEST_ID] = request_id
         route = getattr(request.scope.get("route"), "path", "unmatched")
         metrics.REQUESTS.labels(request.method, route, str(response.status_code)).inc()
@@ -49,6 +49,18 @@ def create_app(context: ApiContext) -> FastAPI:
         return response
 
     return app
+
+
+def _too_large(request: Request, context: ApiContext) -> Response | None:
+    """Refuse a body over the most an upload may be before it is read (and spooled to disk)."""
+    limit = context.settings.upload_max_bytes * runs.MAX_FILES
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) <= limit:
+        return None
+    return problems.problem_response(
+        request,
+        problems.Problem(413, f"the request is {int(declared):,} bytes; at most {limit:,} are accepted"),
+    )
 
 
 async def _audit(context: ApiContext, request: Request, route: str, status: int, request_id: str) -> None:

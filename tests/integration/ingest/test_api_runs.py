@@ -241,6 +241,9 @@ async def test_an_oversized_upload_is_a_clear_413(api: Api) -> None:
         )
         assert answer.status_code == 413
         assert "5,000 bytes; the limit is 1,000" in answer.json()["detail"]
+        files = [("files", (f"part{n}.txt", b"x" * 900, "text/plain")) for n in range(120)]
+        whole = await acme.client.post("/v1/uploads", files=files)
+        assert whole.status_code == 413 and "at most 100,000 are accepted" in whole.json()["detail"]
     finally:
         for client in limited.clients:
             await client.aclose()

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaProducer
 from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hypothesis_settings
 
+from shared.envelope import Envelope
 from shared.events import JobConfig, JobCreated, JobRejected, JobSubmitted
 from shared.producer import publish_direct
 from shared.topics import dlq_topic, topic_for
@@ -50,10 +51,26 @@ async def test_submissions_become_runs_or_rejections_and_garbage_goes_to_the_dlq
     foreign_job = _submission(stranger, GOOD, job_id=UUID(owned_job["id"]))
     await publish_direct(settings, [good, again, invalid, over_quota, foreign_job])
 
+    topic = topic_for(JobSubmitted, settings.topic_prefix)
+    wrong_types = [
+        {"tenant_id": str(stranger), "submission_id": 5, "config": GOOD},
+        {"tenant_id": str(stranger), "submission_id": str(uuid4()), "config": ["not", "a", "dict"]},
+        {
+            "tenant_id": str(stranger),
+            "submission_id": str(uuid4()),
+            "config": GOOD,
+            "idempotency_key": "k" * 5000,
+        },
+    ]
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka)
     await producer.start()
     try:
-        await producer.send_and_wait(topic_for(JobSubmitted, settings.topic_prefix), b"\xff not json")
+        await producer.send_and_wait(topic, b"\xff not json")
+        for payload in wrong_types:
+            envelope = Envelope.new(
+                source="test", type=JobSubmitted.type_name(), subject=None, tenant_id=stranger
+            )
+            await producer.send_and_wait(topic, json.dumps(payload).encode(), headers=envelope.to_headers())
     finally:
         await producer.stop()
 
@@ -69,10 +86,8 @@ async def test_submissions_become_runs_or_rejections_and_garbage_goes_to_the_dlq
     assert any(reason.startswith("limits.max_pages") for reason in reasons[str(invalid.submission_id)])
     assert any("quota" in reason for reason in reasons[str(over_quota.submission_id)])
     assert reasons[str(foreign_job.submission_id)] == [f"job_id: no job {owned_job['id']} for this tenant"]
-    dead = await consume_all(
-        settings, [dlq_topic(topic_for(JobSubmitted, settings.topic_prefix))], expected=1
-    )
-    assert [header(record, "dlq_reason") for record in dead] == ["undecodable"]
+    dead = await consume_all(settings, [dlq_topic(topic)], expected=4)
+    assert sorted(str(header(record, "dlq_reason")) for record in dead) == ["schema"] * 3 + ["undecodable"]
     async with api.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM runs WHERE tenant_id = $1", stranger) == 1
         assert await conn.fetchval("SELECT count(*) FROM jobs WHERE tenant_id = $1", stranger) == 1

@@ -53,6 +53,8 @@ async def test_requests_without_a_valid_key_get_401_problems(api: Api) -> None:
     assert expired.status_code == 401
     assert "expired" in expired.json()["detail"]
 
+    assert (await api.client().get("/docs")).status_code == 200  # the documentation needs no key
+    assert "/v1/jobs/{job_id}/runs" in (await api.client().get("/openapi.json")).json()["paths"]
     metrics = (await api.client().get("/metrics")).text
     assert 'trawl_api_requests_total{method="GET",route="/v1/me",status="200"}' in metrics
     assert 'trawl_api_auth_failures_total{reason="revoked"}' in metrics

@@ -145,15 +145,18 @@ class TrawlClient:
 
     async def watch(self, run_id: str) -> AsyncIterator[dict[str, Any]]:
         """The run each time it changes (Server-Sent Events), until it ends."""
-        async with self._http.stream("GET", f"/v1/runs/{run_id}/events", timeout=None) as stream:
-            if stream.status_code >= 400:
-                await stream.aread()
-                raise ApiError(stream.status_code, stream.text)
-            event = ""
-            async for line in stream.aiter_lines():
-                if line.startswith("event: "):
-                    event = line.removeprefix("event: ")
-                elif line.startswith("data: ") and event == "progress":
-                    yield json.loads(line.removeprefix("data: "))
-                elif event == "end":
-                    return
+        try:
+            async with self._http.stream("GET", f"/v1/runs/{run_id}/events", timeout=None) as stream:
+                if stream.status_code >= 400:
+                    await stream.aread()
+                    raise ApiError(stream.status_code, stream.text)
+                event = ""
+                async for line in stream.aiter_lines():
+                    if line.startswith("event: "):
+                        event = line.removeprefix("event: ")
+                    elif line.startswith("data: ") and event == "progress":
+                        yield json.loads(line.removeprefix("data: "))
+                    elif event == "end":
+                        return
+        except httpx.HTTPError as exc:
+            raise ApiError(0, f"the progress stream of run {run_id} broke off: {exc}") from exc

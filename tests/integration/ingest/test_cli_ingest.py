@@ -8,14 +8,19 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from typer.testing import CliRunner, Result
 
 from shared.cli import app
 from shared.config import Settings
+from shared.events import ChunkIndexed, PageFetched, RunCompleted, RunStatus
+from shared.producer import publish_direct
 from tests.integration.ingest.conftest import Api
+from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -85,3 +90,46 @@ async def test_keys_create_then_crawl_runs_upload(cli_env: Settings, tmp_path: P
     assert (await trawl("runs", "delete", run_id.group(1))).exit_code == 0
     missing = await trawl("runs", "show", run_id.group(1))
     assert missing.exit_code == 1 and "404" in missing.output
+
+
+async def test_crawl_wait_follows_the_run_to_its_summary(cli_env: Settings, api: Api) -> None:
+    created = await trawl("keys", "create", "--tenant", "waiter")
+    assert created.exit_code == 0, created.output
+    crawling = asyncio.create_task(trawl("crawl", "https://example.com/", "--max-pages", "2", "--wait"))
+    async with api.pool.acquire() as conn:
+        run = await wait_until(lambda: conn.fetchrow("SELECT id, job_id, tenant_id FROM runs"))
+    ids = {"tenant_id": run["tenant_id"], "job_id": run["job_id"], "run_id": run["id"]}
+    now = datetime.now(UTC)
+    pages = [
+        PageFetched(
+            **ids,
+            url=f"https://example.com/{n}",
+            final_url=f"https://example.com/{n}",
+            url_hash=f"u{n}",
+            status=200,
+            content_type="text/html",
+            content_hash=f"c{n}",
+            s3_key=f"raw/c{n}",
+            size=10,
+            depth=0,
+            fetched_at=now,
+        )
+        for n in range(2)
+    ]
+    indexed = [
+        ChunkIndexed(**ids, document_id=uuid4(), chunk_count=3, embedding_model="m", indexed_at=now)
+        for _ in range(2)
+    ]
+    done = RunCompleted(
+        **ids,
+        service="crawler",
+        status=RunStatus.COMPLETED,
+        counters={"pages_published": 2},
+        completed_at=now,
+    )
+    await publish_direct(cli_env, [*pages, *indexed, done])
+    result = await asyncio.wait_for(crawling, 60)
+    assert result.exit_code == 0, result.output
+    assert "completed" in result.output
+    summary = result.output[result.output.index("pages fetched") :]
+    assert "│ completed │ 2             │ 0      │ 2         │ 6      │" in summary

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Annotated, Any
-from uuid import UUID, uuid4
+from collections.abc import Iterator
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.ingest.cli import register as register_ingest_commands
 from shared import contracts, dlq, localstack, migrations
 from shared.config import Settings
 from shared.db import connect_admin
-from shared.events import JobConfig, JobSubmitted, LlmQuery
 from shared.kafka import ensure_topics
 from shared.logging import configure_logging
-from shared.producer import publish_direct
 from shared.s3 import ObjectStore
-from shared.service import ServiceRuntime, run_until_signalled, running
+from shared.service import ServiceRuntime, run_until_signalled
 from shared.topics import all_topics
 
 app = typer.Typer(help="Trawl: crawl, extract, index, search and export, over Kafka.", no_args_is_help=True)
@@ -198,128 +195,7 @@ def dlq_replay(topic: TopicFilter = None) -> None:
     console.print(f"replayed {len(letters)} dead letter(s)")
 
 
-@app.command()
-def demo(
-    seed: Annotated[str, typer.Option(help="seed URL of the demo job")] = "https://example.com/",
-    wait_seconds: Annotated[float, typer.Option(help="seconds to wait for each hop")] = 60.0,
-) -> None:
-    """Run all services, submit one job over Kafka and show where its events travelled."""
-    settings = _settings()
-    configure_logging("trawl", "WARNING", json=False)
-    with _stack_errors():
-        asyncio.run(_prepare(settings))
-    ok = asyncio.run(_demo(settings, seed, wait_seconds))
-    raise typer.Exit(0 if ok else 1)
-
-
-async def _demo(settings: Settings, seed: str, wait_seconds: float) -> bool:
-    from services.registry import all_specs
-
-    async with running([ServiceRuntime(spec, settings) for spec in all_specs()]):
-        tenant_id = uuid4()
-        good = JobSubmitted(
-            tenant_id=tenant_id,
-            submission_id=uuid4(),
-            config=JobConfig(
-                name="demo",
-                seeds=[seed],
-                llm_queries=[LlmQuery(name="summary", prompt="Summarise the page.")],
-            ).model_dump(mode="json"),
-        )
-        bad = JobSubmitted(tenant_id=tenant_id, submission_id=uuid4(), config={"seeds": ["not a url"]})
-        started = time.monotonic()
-        await publish_direct(settings, [good, bad])
-        console.print(
-            f"published JobSubmitted {good.submission_id} (valid) and {bad.submission_id} (invalid)"
-        )
-        return await _trace(settings, good.submission_id, bad.submission_id, tenant_id, started, wait_seconds)
-
-
-async def _trace(
-    settings: Settings,
-    submission_id: UUID,
-    rejected_id: UUID,
-    tenant_id: UUID,
-    started: float,
-    wait_seconds: float,
-) -> bool:
-    schema = settings.schema_for
-    conn = await connect_admin(settings)
-    try:
-        run_id = await _wait_for(
-            lambda: conn.fetchval(
-                f"SELECT id FROM {schema('ingest')}.runs WHERE submission_id = $1", submission_id
-            ),
-            wait_seconds,
-        )
-        hops: list[tuple[str, str, Callable[[], Awaitable[Any]]]] = [
-            ("ingest", "JobSubmitted -> run row, JobCreated in outbox", lambda: _ready(run_id)),
-            (
-                "crawler",
-                "JobCreated -> crawl run + frontier seeds",
-                lambda: conn.fetchval(
-                    f"SELECT pages_total FROM {schema('crawler')}.crawl_runs WHERE run_id = $1", run_id
-                ),
-            ),
-            (
-                "extractor",
-                "JobCreated -> run config kept",
-                lambda: conn.fetchval(
-                    f"SELECT 1 FROM {schema('extractor')}.run_configs WHERE run_id = $1", run_id
-                ),
-            ),
-            (
-                "llm",
-                "JobCreated -> LLM queries stored",
-                lambda: conn.fetchval(
-                    f"SELECT NULLIF(count(*), 0) FROM {schema('llm')}.queries WHERE run_id = $1", run_id
-                ),
-            ),
-            (
-                "exporter",
-                "JobCreated -> run config kept",
-                lambda: conn.fetchval(
-                    f"SELECT 1 FROM {schema('exporter')}.run_configs WHERE run_id = $1", run_id
-                ),
-            ),
-            (
-                "ingest",
-                "invalid JobSubmitted -> JobRejected with reasons",
-                lambda: conn.fetchval(
-                    f"SELECT array_to_string(reasons, '; ') FROM {schema('ingest')}.rejected_submissions "
-                    "WHERE submission_id = $1",
-                    rejected_id,
-                ),
-            ),
-        ]
-        table = Table("service", "what happened", "result", "after")
-        ok = run_id is not None
-        for service, what, probe in hops if ok else hops[-1:]:
-            value = await _wait_for(probe, wait_seconds)
-            ok = ok and value is not None
-            shown = "[red]not seen[/red]" if value is None else str(value)
-            table.add_row(service, what, shown, f"{(time.monotonic() - started) * 1000:.0f} ms")
-        console.print(f"tenant {tenant_id}, run {run_id}")
-        console.print(table)
-        console.print(
-            "[green]the job travelled through all five services[/green]" if ok else "[red]incomplete[/red]"
-        )
-        return ok
-    finally:
-        await conn.close()
-
-
-async def _ready(value: Any) -> Any:
-    return value
-
-
-async def _wait_for(probe: Callable[[], Awaitable[Any]], wait_seconds: float) -> Any:
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        value = await probe()
-        if value is not None or time.monotonic() > deadline:
-            return value
-        await asyncio.sleep(0.1)
+register_ingest_commands(app)  # keys, crawl, runs, search, upload and the main job (`demo`)
 
 
 def main() -> None:

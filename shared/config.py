@@ -80,6 +80,19 @@ class Settings(BaseSettings):
     )
 
     # Ingest.
+    api_url: str | None = Field(
+        default=None, description="public API base URL the CLI talks to (default: ingest's local port)"
+    )
+    api_key: str | None = Field(
+        default=None, description="the CLI's API key (default: the one `trawl keys create` saved)"
+    )
+    upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1, description="per uploaded file")
+    rate_limit_per_second: float = Field(default=20.0, gt=0, description="per API key, on average")
+    rate_limit_burst: int = Field(default=100, ge=1, description="per API key, at once")
+    default_quota_pages_monthly: int = Field(default=1_000_000, ge=0, description="of a new tenant")
+    default_max_active_runs: int = Field(default=20, ge=1, description="of a new tenant")
+    schedule_poll_seconds: float = Field(default=5.0, gt=0)
+    search_timeout_seconds: float = Field(default=30.0, gt=0)
 
     log_level: str = "INFO"
     log_json: bool = True

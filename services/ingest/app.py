@@ -1,10 +1,22 @@
-"""Ingest: public API (later) and Kafka intake of job submissions; owns jobs and runs."""
+"""Ingest: the public HTTP API, Kafka intake of job submissions, schedules, and the run-progress
+read model; owns tenants, keys, jobs and runs."""
 
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+import httpx
+from starlette.routing import BaseRoute, Mount
+
 from services.ingest import handlers
+from services.ingest.api.app import create_app
+from services.ingest.api.deps import ApiContext
+from services.ingest.scheduler import schedule_runs
 from shared.events import (
     ChunkIndexed,
+    CrawlProgress,
     ItemExtracted,
     JobSubmitted,
     LlmTaskCompleted,
@@ -12,13 +24,34 @@ from shared.events import (
     RunCompleted,
     TaskFailed,
 )
-from shared.service import ServiceSpec
+from shared.service import ServiceRuntime, ServiceSpec
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
+    """The HTTP client the API calls other services' internal endpoints with."""
+    async with httpx.AsyncClient() as client:
+        runtime.resources.add(httpx.AsyncClient, client)
+        yield
+
+
+def _routes(runtime: ServiceRuntime) -> Sequence[BaseRoute]:
+    assert runtime.pool is not None and runtime.objects is not None
+    context = ApiContext(
+        pool=runtime.pool,
+        objects=runtime.objects,
+        settings=runtime.settings,
+        http=runtime.resources.get(httpx.AsyncClient),
+    )
+    return [Mount("", app=create_app(context))]
+
 
 SPEC = ServiceSpec(
     name="ingest",
     handlers={
         JobSubmitted: handlers.on_job_submitted,
         PageFetched: handlers.on_page_fetched,
+        CrawlProgress: handlers.on_crawl_progress,
         ChunkIndexed: handlers.on_chunk_indexed,
         ItemExtracted: handlers.on_item_extracted,
         LlmTaskCompleted: handlers.on_llm_task_completed,
@@ -26,4 +59,7 @@ SPEC = ServiceSpec(
         RunCompleted: handlers.on_run_completed,
     },
     migrations_dir=Path(__file__).parent / "migrations",
+    routes=_routes,
+    lifespan=_lifespan,
+    workers=(schedule_runs,),
 )

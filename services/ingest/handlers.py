@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
-from services.ingest import store
-from services.ingest.domain.submissions import Accepted, validate_job_config
+from services.ingest import commands, metrics, store
+from services.ingest.domain.submissions import Rejected, validate_job_config
 from shared.consumer import HandlerContext
 from shared.events import (
     ChunkIndexed,
+    CrawlProgress,
+    DocumentUploaded,
     ItemExtracted,
-    JobCreated,
     JobRejected,
     JobSubmitted,
     LlmTaskCompleted,
@@ -23,45 +23,60 @@ from shared.events import (
 
 async def on_job_submitted(ctx: HandlerContext, event: JobSubmitted) -> None:
     verdict = validate_job_config(event.config)
-    reasons = [] if isinstance(verdict, Accepted) else verdict.reasons
-    if event.job_id is not None:
-        owner = await store.job_tenant(ctx.conn, event.job_id)
-        if owner is not None and owner != event.tenant_id:
-            reasons.append(f"job_id: no job {event.job_id} for this tenant")
-    if not isinstance(verdict, Accepted) or reasons:
-        await store.record_rejection(
-            ctx.conn, submission_id=event.submission_id, tenant_id=event.tenant_id, reasons=reasons
-        )
-        await ctx.outbox.publish(
-            JobRejected(tenant_id=event.tenant_id, submission_id=event.submission_id, reasons=reasons)
-        )
-        return
-
+    if isinstance(verdict, Rejected):
+        return await _reject(ctx, event, verdict.reasons)
+    if exceeded := await commands.quota_problem(ctx.conn, tenant_id=event.tenant_id):
+        return await _reject(ctx, event, [f"quota: {exceeded.reason}"])
     job_id = event.job_id or uuid4()
-    await store.upsert_job(ctx.conn, job_id=job_id, tenant_id=event.tenant_id, config=verdict.config)
-    run_id, created = await store.create_run(
+    stored = await store.upsert_job(
         ctx.conn,
-        run_id=uuid4(),
+        job_id=job_id,
+        tenant_id=event.tenant_id,
+        config=verdict.config,
+        next_fire_at=commands.first_fire(verdict.config),
+    )
+    if not stored:
+        return await _reject(ctx, event, [f"job_id: no job {job_id} for this tenant"])
+    started = await commands.start_run(
+        ctx.conn,
+        ctx.outbox,
         tenant_id=event.tenant_id,
         job_id=job_id,
+        config=verdict.config,
+        idempotency_key=event.idempotency_key or f"submission:{event.submission_id}",
+        trigger="kafka",
         submission_id=event.submission_id,
-        idempotency_key=event.idempotency_key or str(event.submission_id),
     )
-    if created:
-        await ctx.outbox.publish(
-            JobCreated(
-                tenant_id=event.tenant_id,
-                job_id=job_id,
-                run_id=run_id,
-                submission_id=event.submission_id,
-                config=verdict.config,
-                created_at=datetime.now(UTC),
-            )
-        )
+    if not started.created and event.job_id is None:
+        # A repeated idempotency key: its run exists, so the job made for this copy is not needed.
+        await store.delete_job(ctx.conn, tenant_id=event.tenant_id, job_id=job_id)
+    metrics.INTAKE.labels("accepted").inc()
+
+
+async def _reject(ctx: HandlerContext, event: JobSubmitted, reasons: list[str]) -> None:
+    await store.record_rejection(
+        ctx.conn, submission_id=event.submission_id, tenant_id=event.tenant_id, reasons=reasons
+    )
+    await ctx.outbox.publish(
+        JobRejected(tenant_id=event.tenant_id, submission_id=event.submission_id, reasons=reasons)
+    )
+    metrics.INTAKE.labels("rejected").inc()
 
 
 async def on_page_fetched(ctx: HandlerContext, event: PageFetched) -> None:
     await store.add_progress(ctx.conn, run_id=event.run_id, tenant_id=event.tenant_id, pages_fetched=1)
+    await store.add_usage(ctx.conn, tenant_id=event.tenant_id, period=commands.this_month(), pages=1)
+
+
+async def on_crawl_progress(ctx: HandlerContext, event: CrawlProgress) -> None:
+    """Failed pages are counted from these reports (not from TaskFailed too, which would count twice)."""
+    await store.note_crawl_progress(
+        ctx.conn,
+        run_id=event.run_id,
+        tenant_id=event.tenant_id,
+        pages_total=event.pages_total,
+        pages_failed=event.pages_failed,
+    )
 
 
 async def on_chunk_indexed(ctx: HandlerContext, event: ChunkIndexed) -> None:
@@ -69,9 +84,11 @@ async def on_chunk_indexed(ctx: HandlerContext, event: ChunkIndexed) -> None:
         ctx.conn,
         run_id=event.run_id,
         tenant_id=event.tenant_id,
-        documents_indexed=1,
+        documents_indexed=0 if event.skipped else 1,
         chunks_indexed=event.chunk_count,
+        extractor_outcomes=1,
     )
+    await _finish_if_done(ctx, event.tenant_id, event.run_id)
 
 
 async def on_item_extracted(ctx: HandlerContext, event: ItemExtracted) -> None:
@@ -79,15 +96,55 @@ async def on_item_extracted(ctx: HandlerContext, event: ItemExtracted) -> None:
 
 
 async def on_llm_task_completed(ctx: HandlerContext, event: LlmTaskCompleted) -> None:
-    await store.add_progress(ctx.conn, run_id=event.run_id, tenant_id=event.tenant_id, llm_tasks_done=1)
+    tokens = event.prompt_tokens + event.completion_tokens
+    await store.add_progress(
+        ctx.conn, run_id=event.run_id, tenant_id=event.tenant_id, llm_tasks_done=1, tokens=tokens
+    )
+    await store.add_usage(ctx.conn, tenant_id=event.tenant_id, period=commands.this_month(), tokens=tokens)
 
 
 async def on_task_failed(ctx: HandlerContext, event: TaskFailed) -> None:
-    if event.run_id is not None:
-        await store.add_progress(ctx.conn, run_id=event.run_id, tenant_id=event.tenant_id, errors=1)
+    if event.run_id is None:
+        return
+    # The extractor answers each page with one ChunkIndexed or one TaskFailed: both count as its outcome.
+    from_extractor = event.service == "extractor" and event.task_kind in _EXTRACTOR_PAGE_TASKS
+    await store.add_progress(
+        ctx.conn,
+        run_id=event.run_id,
+        tenant_id=event.tenant_id,
+        errors=1,
+        extractor_outcomes=1 if from_extractor else 0,
+    )
+    if from_extractor:
+        await _finish_if_done(ctx, event.tenant_id, event.run_id)
+
+
+_EXTRACTOR_PAGE_TASKS = frozenset({"extract", PageFetched.type_name(), DocumentUploaded.type_name()})
 
 
 async def on_run_completed(ctx: HandlerContext, event: RunCompleted) -> None:
+    if event.service == "ingest":  # our own announcement of the whole run
+        return
+    if event.service == "crawler":  # its final counters, in case the last progress report was throttled
+        await store.note_crawl_progress(
+            ctx.conn,
+            run_id=event.run_id,
+            tenant_id=event.tenant_id,
+            pages_total=event.counters.get("pages_total", 0),
+            pages_failed=event.counters.get("pages_failed", 0),
+        )
     await store.mark_part_completed(
-        ctx.conn, run_id=event.run_id, tenant_id=event.tenant_id, part=event.service
+        ctx.conn,
+        run_id=event.run_id,
+        tenant_id=event.tenant_id,
+        part=event.service,
+        status=event.status.value,
+        pages_published=event.counters.get("pages_published"),
     )
+    await _finish_if_done(ctx, event.tenant_id, event.run_id)
+
+
+async def _finish_if_done(ctx: HandlerContext, tenant_id: UUID, run_id: UUID) -> None:
+    status = await commands.finish_if_done(ctx.conn, ctx.outbox, tenant_id=tenant_id, run_id=run_id)
+    if status is not None:
+        metrics.RUNS.labels(status).inc()

@@ -8,7 +8,6 @@ from typer.testing import CliRunner
 from shared.cli import app
 from shared.config import Settings
 from shared.events import SERVICES
-from shared.logging import stop_logging
 
 pytestmark = pytest.mark.integration
 
@@ -34,16 +33,6 @@ def test_migrate_applies_once_then_reports_up_to_date(cli_env: Settings) -> None
     second = runner.invoke(app, ["migrate"])
     assert second.exit_code == 0, second.output
     assert second.output.count("up to date") == len(SERVICES)
-
-
-def test_demo_pushes_a_job_through_every_service(cli_env: Settings) -> None:
-    try:
-        result = CliRunner().invoke(app, ["demo", "--wait-seconds", "60"])
-    finally:
-        stop_logging()  # the demo logged to the runner's stderr, which is gone after invoke
-    assert result.exit_code == 0, result.output
-    assert "the job travelled through all five services" in result.output
-    assert "seeds.0:" in result.output  # the invalid job's rejection reason is shown
 
 
 def test_dlq_list_and_replay_on_empty_topics(cli_env: Settings) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 from pydantic import ValidationError
 
+from services.ingest.domain.schedules import next_fire
 from shared.events import JobConfig
 
 
@@ -22,14 +24,52 @@ class Rejected:
     reasons: list[str]
 
 
+def unstorable_text(value: Any, path: str = "") -> list[str]:
+    """Where `value` holds text PostgreSQL cannot store: NUL characters and unpaired surrogates
+    (which JSON can carry as escapes)."""
+    if isinstance(value, str):
+        bad = "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value)
+        return [f"{path or '<root>'}: contains a NUL character or an unpaired surrogate"] if bad else []
+    if isinstance(value, dict):
+        problems = []
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            problems += unstorable_text(key, where) + unstorable_text(item, where)
+        return problems
+    if isinstance(value, list | tuple):
+        return [
+            problem
+            for index, item in enumerate(value)
+            for problem in unstorable_text(item, f"{path}.{index}")
+        ]
+    return []
+
+
 def validate_job_config(raw: dict[str, Any]) -> Accepted | Rejected:
     """A JobConfig, or every reason it is not one (field path first, as users fix them)."""
+    if problems := unstorable_text(raw):
+        return _rejected(problems)
     try:
         config = JobConfig.model_validate(raw)
     except ValidationError as exc:
-        return Rejected([_describe(error) for error in exc.errors()])
+        return _rejected([_describe(error) for error in exc.errors()])
     reasons = _schedule_problems(config)
-    return Rejected(reasons) if reasons else Accepted(config)
+    return _rejected(reasons) if reasons else Accepted(config)
+
+
+def _rejected(reasons: list[str]) -> Rejected:
+    """Reasons quote what was sent; escape what could not be stored or sent on."""
+    return Rejected(
+        [reason if not unstorable_text(reason) else escape_unstorable(reason) for reason in reasons]
+    )
+
+
+def escape_unstorable(text: str) -> str:
+    """`text` with NUL characters and unpaired surrogates written as \\uXXXX escapes."""
+    return "".join(
+        char if char != "\x00" and not "\ud800" <= char <= "\udfff" else f"\\u{ord(char):04x}"
+        for char in text
+    )
 
 
 def _describe(error: Any) -> str:
@@ -41,11 +81,17 @@ def _describe(error: Any) -> str:
 def _schedule_problems(config: JobConfig) -> list[str]:
     if config.schedule is None:
         return []
+    cron, timezone = config.schedule.cron, config.schedule.timezone
     problems = []
-    if not croniter.is_valid(config.schedule.cron):
-        problems.append(f"schedule.cron: {config.schedule.cron!r} is not a valid cron expression")
+    if not croniter.is_valid(cron):
+        problems.append(f"schedule.cron: {cron!r} is not a valid cron expression")
     try:
-        ZoneInfo(config.schedule.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.append(f"schedule.timezone: unknown time zone {config.schedule.timezone!r}")
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        problems.append(f"schedule.timezone: unknown time zone {timezone!r}")
+    if not problems:
+        try:
+            next_fire(cron, timezone, datetime.now(UTC))
+        except CroniterError:
+            problems.append(f"schedule.cron: {cron!r} never fires")
     return problems

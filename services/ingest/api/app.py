@@ -1,0 +1,83 @@
+"""The public HTTP API: a FastAPI app served on ingest's port under /v1, OpenAPI at /docs.
+
+Every response carries an `X-Request-ID`; every mutating call is written to the audit log
+(actor, action, resource, request id, IP, user agent — never a key or a body).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from uuid import uuid4
+
+from fastapi import FastAPI, Request, Response
+
+from services.ingest import metrics, store
+from services.ingest.api import accounts, jobs, problems, runs, search
+from services.ingest.api.deps import ApiContext, Principal
+from services.ingest.domain.submissions import escape_unstorable
+
+log = logging.getLogger(__name__)
+
+_MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_REQUEST_ID = "X-Request-ID"
+
+
+def create_app(context: ApiContext) -> FastAPI:
+    app = FastAPI(
+        title="Trawl API",
+        version="1",
+        description="Crawl, upload, extract and search. Authenticate with `Authorization: Bearer <API key>`.",
+    )
+    app.state.context = context
+    problems.install(app)
+    for module in (accounts, jobs, runs, search):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request_id = (request.headers.get(_REQUEST_ID) or uuid4().hex)[:100]
+        started = time.perf_counter()
+        response = _too_large(request, context) or await call_next(request)
+        response.headers[_REQUEST_ID] = request_id
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        metrics.REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        metrics.LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+        if request.method in _MUTATING:
+            await _audit(context, request, route, response.status_code, request_id)
+        return response
+
+    return app
+
+
+def _too_large(request: Request, context: ApiContext) -> Response | None:
+    """Refuse a body over the most an upload may be before it is read (and spooled to disk)."""
+    limit = context.settings.upload_max_bytes * runs.MAX_FILES
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) <= limit:
+        return None
+    return problems.problem_response(
+        request,
+        problems.Problem(413, f"the request is {int(declared):,} bytes; at most {limit:,} are accepted"),
+    )
+
+
+async def _audit(context: ApiContext, request: Request, route: str, status: int, request_id: str) -> None:
+    principal: Principal | None = getattr(request.state, "principal", None)
+    try:
+        async with context.pool.acquire() as conn:
+            await store.insert_audit(
+                conn,
+                tenant_id=principal.tenant_id if principal else None,
+                actor=f"key:{principal.key_id}" if principal else "anonymous",
+                action=f"{request.method} {route}",
+                resource=escape_unstorable(request.url.path[:2048]),  # paths arrive percent-decoded
+                status=status,
+                request_id=request_id,
+                ip=request.client.host if request.client else None,
+                user_agent=(request.headers.get("user-agent") or "")[:500] or None,
+            )
+    except Exception:
+        # The call already happened; a lost audit row is logged loudly rather than failing it.
+        log.exception("could not write the audit log entry of request %s", request_id)

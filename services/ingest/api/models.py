@@ -1,0 +1,239 @@
+"""Request and response bodies of the public API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.ingest.domain.access import Role, Scope
+from services.ingest.domain.submissions import unstorable_text
+from shared.events import JobKind, Limits, LlmQuery, Pagination
+from shared.events import Scope as CrawlScope
+from shared.search_api import SearchMode
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        if problems := unstorable_text(data):
+            raise ValueError("; ".join(problems))
+        return data
+
+
+class Me(BaseModel):
+    tenant_id: UUID
+    tenant_name: str
+    user_id: UUID
+    role: Role
+    key_id: UUID
+    scopes: list[str]
+
+
+class TenantLimits(Body):
+    quota_pages_monthly: int | None = Field(default=None, ge=0, le=10**12)
+    max_active_runs: int | None = Field(default=None, ge=1, le=100_000)
+
+
+class TenantOut(BaseModel):
+    id: UUID
+    name: str
+    quota_pages_monthly: int
+    max_active_runs: int
+    created_at: datetime
+
+
+class UsageOut(BaseModel):
+    period: str = Field(description="the month counted, YYYY-MM")
+    pages_fetched: int
+    tokens: int
+    quota_pages_monthly: int
+    active_runs: int
+    max_active_runs: int
+
+
+class UserIn(Body):
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    role: Role = Role.MEMBER
+
+
+class UserOut(BaseModel):
+    id: UUID
+    email: str
+    role: Role
+    created_at: datetime
+
+
+class KeyIn(Body):
+    name: str = Field(default="", max_length=200)
+    user_id: UUID | None = Field(default=None, description="admins may create keys for other users")
+    scopes: list[Scope] = Field(default_factory=list, description="empty: everything the user's role allows")
+    expires_at: datetime | None = None
+
+
+class KeyOut(BaseModel):
+    id: UUID
+    user_id: UUID
+    name: str
+    prefix: str = Field(description="the start of the key, to tell keys apart")
+    scopes: list[str]
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
+
+
+class CreatedKey(KeyOut):
+    key: str = Field(description="the key itself; shown this once, never again")
+
+
+class ProjectIn(Body):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+
+
+class ProjectOut(BaseModel):
+    id: UUID
+    name: str
+    description: str
+    created_at: datetime
+
+
+class ExtractorSchemaIn(Body):
+    name: str = Field(min_length=1, max_length=200)
+    version: str = Field(default="1.0", min_length=1, max_length=50)
+    definition: dict[str, Any] = Field(description="a JSON Schema (draft 2020-12) of one extracted record")
+    strict_validation: bool = False
+    allow_extra_fields: bool = True
+    is_public: bool = Field(default=False, description="other tenants may read and use it")
+
+
+class ExtractorSchemaOut(BaseModel):
+    id: UUID
+    name: str
+    version: str
+    definition: dict[str, Any]
+    strict_validation: bool
+    allow_extra_fields: bool
+    is_public: bool
+    owned: bool = Field(description="false for another tenant's public schema (read-only)")
+    created_at: datetime
+
+
+class JobIn(Body):
+    """A crawl/scrape job. Seeds or keywords are required; everything else has defaults."""
+
+    name: str = Field(default="", max_length=300)
+    kind: JobKind = JobKind.CRAWL
+    project_id: UUID | None = None
+    seeds: list[str] = Field(default_factory=list, max_length=10_000, description="http(s) URLs")
+    keywords: list[str] = Field(default_factory=list, max_length=1_000)
+    brand_name: str | None = Field(default=None, max_length=300)
+    scope: CrawlScope = Field(default_factory=CrawlScope)
+    limits: Limits = Field(default_factory=Limits)
+    pagination: Pagination = Field(default_factory=Pagination)
+    extractor_schema_id: UUID | None = None
+    llm_queries: list[LlmQuery] = Field(default_factory=list, max_length=100)
+    schedule_cron: str | None = Field(default=None, max_length=200, examples=["0 6 * * 1-5"])
+    timezone: str = Field(default="UTC", max_length=64, examples=["Europe/Berlin"])
+    user_agent: str | None = Field(default=None, max_length=500)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobOut(BaseModel):
+    id: UUID
+    name: str
+    kind: str
+    project_id: UUID | None
+    extractor_schema_id: UUID | None
+    schedule_cron: str | None
+    timezone: str | None
+    next_fire_at: datetime | None
+    config: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class RunStart(Body):
+    idempotency_key: str | None = Field(
+        default=None, min_length=1, max_length=200, description="or the Idempotency-Key header"
+    )
+
+
+class Progress(BaseModel):
+    pages_fetched: int
+    pages_failed: int
+    pages_total: int = Field(description="the crawler's known frontier")
+    pages_published: int | None = Field(description="set when the crawler has finished")
+    documents_indexed: int
+    documents_expected: int | None = Field(description="of an upload run")
+    chunks_indexed: int
+    items_extracted: int
+    llm_tasks_done: int
+    tokens: int
+    errors: int
+    extractor_outcomes: int
+
+
+class RunOut(BaseModel):
+    id: UUID
+    job_id: UUID | None
+    job_name: str | None
+    kind: str
+    trigger: str
+    status: str
+    idempotency_key: str | None
+    scheduled_for: datetime | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    progress: Progress
+
+
+class UploadOut(BaseModel):
+    run: RunOut
+    documents: list[UploadedDocument]
+
+
+class UploadedDocument(BaseModel):
+    document_id: UUID
+    filename: str
+    content_type: str
+    size: int
+    s3_key: str
+
+
+class SearchIn(Body):
+    query: str = Field(min_length=1, max_length=1000)
+    mode: SearchMode = SearchMode.HYBRID
+    limit: int = Field(default=10, ge=1, le=100)
+    job_id: UUID | None = None
+    run_id: UUID | None = None
+    document_type: str | None = Field(default=None, max_length=50)
+    url_prefix: str | None = Field(default=None, max_length=2048)
+
+
+class SubmissionOut(BaseModel):
+    submission_id: UUID
+    status: str = Field(description="accepted or rejected")
+    run_id: UUID | None = Field(description="the run an accepted submission started (or found)")
+    reasons: list[str] = Field(description="what to fix, for a rejected one")
+
+
+class AuditOut(BaseModel):
+    id: int
+    actor: str
+    action: str
+    resource: str
+    status: int
+    request_id: str
+    ip: str | None
+    user_agent: str | None
+    at: datetime
+
+
+UploadOut.model_rebuild()

@@ -1,0 +1,162 @@
+"""A small async client of the public API, used by the CLI and the main job.
+
+Where it finds its URL and key: TRAWL_API_URL / TRAWL_API_KEY, else the file `trawl keys
+create` wrote (`<TRAWL_HOME>/cli.json`), else ingest's local port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from shared.config import Settings
+
+CONFIG_FILE = "cli.json"
+
+
+class ApiError(RuntimeError):
+    """The API answered with a problem; the message is its detail."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"{status}: {detail}")
+        self.status = status
+        self.detail = detail
+
+
+def config_path(settings: Settings) -> Path:
+    return settings.home / CONFIG_FILE
+
+
+def save_config(settings: Settings, *, api_url: str, api_key: str) -> Path:
+    path = config_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(json.dumps({"api_url": api_url, "api_key": api_key}, indent=2))
+    return path
+
+
+def default_api_url(settings: Settings) -> str:
+    return f"http://{settings.http_host}:{settings.http_base_port}"
+
+
+def resolve(settings: Settings) -> tuple[str, str | None]:
+    """(API URL, key or None)."""
+    saved: dict[str, str] = {}
+    path = config_path(settings)
+    if path.exists():
+        saved = json.loads(path.read_text())
+    url = settings.api_url or saved.get("api_url") or default_api_url(settings)
+    return url, settings.api_key or saved.get("api_key")
+
+
+class TrawlClient:
+    def __init__(self, url: str, key: str, *, timeout: float = 60.0) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ApiError(
+                0,
+                f"cannot reach the API at {self._http.base_url} ({exc}); "
+                "is ingest running? (`trawl run-all`)",
+            ) from exc
+        if response.status_code >= 400:
+            try:
+                detail = str(response.json().get("detail", response.text))
+            except ValueError:
+                detail = response.text
+            raise ApiError(response.status_code, detail)
+        return None if response.status_code == 204 else response.json()
+
+    async def create_schema(self, name: str, definition: dict[str, Any], version: str) -> dict[str, Any]:
+        body = {"name": name, "version": version, "definition": definition}
+        result: dict[str, Any] = await self._call("POST", "/v1/extractor-schemas", json=body)
+        return result
+
+    async def create_job(self, job: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("POST", "/v1/jobs", json=job)
+        return result
+
+    async def start_run(self, job_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        result: dict[str, Any] = await self._call("POST", f"/v1/jobs/{job_id}/runs", headers=headers)
+        return result
+
+    async def run(self, run_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", f"/v1/runs/{run_id}")
+        return result
+
+    async def runs(self, *, status: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": limit} | ({"status": status} if status else {})
+        result: list[dict[str, Any]] = await self._call("GET", "/v1/runs", params=params)
+        return result
+
+    async def cancel(self, run_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("POST", f"/v1/runs/{run_id}/cancel")
+        return result
+
+    async def delete(self, run_id: str) -> None:
+        await self._call("DELETE", f"/v1/runs/{run_id}")
+
+    async def search(
+        self, query: str, *, mode: str = "hybrid", run_id: str | None = None, limit: int = 5
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"query": query, "mode": mode, "limit": limit} | (
+            {"run_id": run_id} if run_id else {}
+        )
+        result: dict[str, Any] = await self._call("POST", "/v1/search", json=body)
+        return result
+
+    async def upload(self, paths: list[Path]) -> dict[str, Any]:
+        files = [("files", (path.name, await asyncio.to_thread(path.read_bytes))) for path in paths]
+        result: dict[str, Any] = await self._call("POST", "/v1/uploads", files=files)
+        return result
+
+    async def me(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", "/v1/me")
+        return result
+
+    async def submission(self, submission_id: str) -> dict[str, Any] | None:
+        try:
+            result: dict[str, Any] = await self._call("GET", f"/v1/submissions/{submission_id}")
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return result
+
+    async def watch(self, run_id: str) -> AsyncIterator[dict[str, Any]]:
+        """The run each time it changes (Server-Sent Events), until it ends."""
+        try:
+            async with self._http.stream("GET", f"/v1/runs/{run_id}/events", timeout=None) as stream:
+                if stream.status_code >= 400:
+                    await stream.aread()
+                    raise ApiError(stream.status_code, stream.text)
+                event = ""
+                async for line in stream.aiter_lines():
+                    if line.startswith("event: "):
+                        event = line.removeprefix("event: ")
+                    elif line.startswith("data: ") and event == "progress":
+                        yield json.loads(line.removeprefix("data: "))
+                    elif event == "end":
+                        return
+        except httpx.HTTPError as exc:
+            raise ApiError(0, f"the progress stream of run {run_id} broke off: {exc}") from exc

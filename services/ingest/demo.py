@@ -1,0 +1,78 @@
+"""The main job (`trawl demo`, the README's first command): all five services in this process,
+the bundled demo website served on 127.0.0.1, a tenant and key, a crawl of the site through the
+public API with a progress bar, then the counts and the top hits of two searches."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from services.ingest.cli import bootstrap_tenant, crawl_job, follow, print_hits, print_summary
+from services.ingest.client import ApiError, TrawlClient, default_api_url
+from shared.config import Settings
+from shared.http import HealthServer
+from shared.logging import configure_logging
+from shared.service import ServiceRuntime, running
+
+DEMO_SITE = Path(__file__).parent / "demo_site" / "site"
+LOOPBACK = "127.0.0.0/8"
+SEARCHES = ("how long did the lighthouse keeper light the lamp", "waterproof lantern for the deck")
+
+
+@contextlib.asynccontextmanager
+async def serving_demo_site(host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+    """The demo website over HTTP; yields its base URL."""
+    server = HealthServer(
+        "demo-site",
+        host,
+        port,
+        checks={},
+        routes=[Mount("/", app=StaticFiles(directory=DEMO_SITE, html=True))],
+    )
+    await server.start()
+    try:
+        yield server.url
+    finally:
+        await server.stop()
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The crawler may fetch the demo site on loopback: only here, never by default."""
+    allowed = [*settings.crawler_allowed_networks, LOOPBACK]
+    return settings.model_copy(update={"crawler_allowed_networks": sorted(set(allowed))})
+
+
+async def crawl_demo_site(client: TrawlClient, site_url: str, *, wait_seconds: float) -> dict[str, Any]:
+    job = await client.create_job(
+        crawl_job(f"{site_url}/index.html", max_pages=100, depth=4, include=[], exclude=[], schema_id=None)
+    )
+    run = await client.start_run(job["id"], idempotency_key=f"demo-{job['id']}")
+    return await follow(client, run["id"], wait_seconds=wait_seconds)
+
+
+async def main_job(settings: Settings, console: Console, *, wait_seconds: float) -> bool:
+    from services.registry import all_specs
+
+    configure_logging("trawl", "WARNING", json=False)
+    settings = demo_settings(settings)
+    runtimes = [ServiceRuntime(spec, settings) for spec in all_specs()]
+    console.print("starting the five services…")
+    async with running(runtimes), serving_demo_site() as site_url:
+        made = await bootstrap_tenant(settings, "demo", "demo@localhost")
+        console.print(f"demo website at {site_url}; tenant 'demo' with a new API key")
+        async with TrawlClient(settings.api_url or default_api_url(settings), made.key.plaintext) as client:
+            try:
+                run = await crawl_demo_site(client, site_url, wait_seconds=wait_seconds)
+                print_summary(run)
+                for query in SEARCHES:
+                    print_hits(await client.search(query, run_id=run["id"], limit=3))
+            except ApiError as exc:
+                console.print(f"[red]{exc}[/red]")
+                return False
+    return bool(run["status"] == "completed")

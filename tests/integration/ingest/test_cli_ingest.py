@@ -1,0 +1,135 @@
+"""The `trawl` API commands against a running ingest service (real Kafka, PostgreSQL, S3).
+
+The CLI runs its own event loop, so each invocation runs in a thread beside the service's loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from shared.cli import app
+from shared.config import Settings
+from shared.events import ChunkIndexed, PageFetched, RunCompleted, RunStatus
+from shared.producer import publish_direct
+from tests.integration.ingest.conftest import Api
+from tests.support import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def cli_env(api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    settings = api.runtime.settings
+    for name, value in {
+        "TRAWL_KAFKA_BOOTSTRAP": settings.kafka,
+        "TRAWL_PG_DSN": settings.postgres_dsn,
+        "TRAWL_S3_ENDPOINT": settings.s3_url,
+        "TRAWL_TOPIC_PREFIX": settings.topic_prefix,
+        "TRAWL_SCHEMA_PREFIX": settings.schema_prefix,
+        "TRAWL_HOME": str(tmp_path),
+        "TRAWL_API_URL": api.url,
+        "COLUMNS": "200",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("TRAWL_API_KEY", raising=False)
+    return settings
+
+
+async def trawl(*args: str) -> Result:
+    return await asyncio.to_thread(CliRunner().invoke, app, list(args))
+
+
+async def test_keys_create_then_crawl_runs_upload(cli_env: Settings, tmp_path: Path) -> None:
+    no_key = await trawl("runs", "list")
+    assert no_key.exit_code == 1 and "trawl keys create" in no_key.output
+
+    created = await trawl("keys", "create", "--tenant", "cli", "--email", "me@cli.example")
+    assert created.exit_code == 0, created.output
+    saved = json.loads((tmp_path / "cli.json").read_text())
+    assert saved["api_key"] in created.output  # shown once, and saved for the next commands
+
+    crawl = await trawl(
+        "crawl", "https://example.com/", "--max-pages", "7", "--depth", "1", "--exclude", "/private/"
+    )
+    assert crawl.exit_code == 0, crawl.output
+    run_id = re.search(r"run ([0-9a-f-]{36})", crawl.output)
+    assert run_id is not None
+    listed = await trawl("runs", "list")
+    assert run_id.group(1) in listed.output and "running" in listed.output
+    shown = await trawl("runs", "show", run_id.group(1))
+    assert "crawl https://example.com/" in shown.output and "running" in shown.output
+
+    bad = await trawl("crawl", "not a url")
+    assert bad.exit_code == 1 and "422" in bad.output and "seeds.0" in bad.output
+
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Knots\nThe bowline makes a fixed loop.")
+    uploaded = await trawl("upload", str(notes))
+    assert uploaded.exit_code == 0, uploaded.output
+    assert "text/markdown" in uploaded.output
+
+    good_config, bad_config = tmp_path / "good.json", tmp_path / "bad.json"
+    good_config.write_text(json.dumps({"name": "via kafka", "seeds": ["https://example.com/"]}))
+    bad_config.write_text(json.dumps({"seeds": ["ftp://nope"]}))
+    accepted = await trawl("submit", str(good_config))
+    assert accepted.exit_code == 0, accepted.output
+    assert "accepted: run" in accepted.output
+    rejected = await trawl("submit", str(bad_config))
+    assert rejected.exit_code == 1 and "rejected" in rejected.output and "seeds.0" in rejected.output
+
+    cancelled = await trawl("runs", "cancel", run_id.group(1))
+    assert "cancelled" in cancelled.output
+    assert (await trawl("runs", "delete", run_id.group(1))).exit_code == 0
+    missing = await trawl("runs", "show", run_id.group(1))
+    assert missing.exit_code == 1 and "404" in missing.output
+
+
+async def test_crawl_wait_follows_the_run_to_its_summary(cli_env: Settings, api: Api) -> None:
+    created = await trawl("keys", "create", "--tenant", "waiter")
+    assert created.exit_code == 0, created.output
+    crawling = asyncio.create_task(trawl("crawl", "https://example.com/", "--max-pages", "2", "--wait"))
+    async with api.pool.acquire() as conn:
+        run = await wait_until(lambda: conn.fetchrow("SELECT id, job_id, tenant_id FROM runs"))
+    ids = {"tenant_id": run["tenant_id"], "job_id": run["job_id"], "run_id": run["id"]}
+    now = datetime.now(UTC)
+    pages = [
+        PageFetched(
+            **ids,
+            url=f"https://example.com/{n}",
+            final_url=f"https://example.com/{n}",
+            url_hash=f"u{n}",
+            status=200,
+            content_type="text/html",
+            content_hash=f"c{n}",
+            s3_key=f"raw/c{n}",
+            size=10,
+            depth=0,
+            fetched_at=now,
+        )
+        for n in range(2)
+    ]
+    indexed = [
+        ChunkIndexed(**ids, document_id=uuid4(), chunk_count=3, embedding_model="m", indexed_at=now)
+        for _ in range(2)
+    ]
+    done = RunCompleted(
+        **ids,
+        service="crawler",
+        status=RunStatus.COMPLETED,
+        counters={"pages_published": 2},
+        completed_at=now,
+    )
+    await publish_direct(cli_env, [*pages, *indexed, done])
+    result = await asyncio.wait_for(crawling, 60)
+    assert result.exit_code == 0, result.output
+    assert "completed" in result.output
+    summary = result.output[result.output.index("pages fetched") :]
+    assert "│ completed │ 2             │ 0      │ 2         │ 6      │" in summary

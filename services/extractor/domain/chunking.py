@@ -109,17 +109,19 @@ def _windows(
 ) -> list[tuple[int, int]]:
     windows: list[tuple[int, int]] = []
     first = start
+    previous_end = start
     while True:
         last = _fill(words, first, stop, max_tokens)
-        if windows and last <= windows[-1][1]:
+        if last <= previous_end and windows:
             # The overlap left no room for a new word: start after the previous window instead.
-            first = windows[-1][1]
+            first = previous_end
             last = _fill(words, first, stop, max_tokens)
         if last < stop:
-            last = _better_break(words, first, last)
+            last = _better_break(words, first, last, after=previous_end)
         windows.append((first, last))
         if last >= stop:
             return windows
+        previous_end = last
         first = _overlap_start(words, first, last, overlap_tokens)
 
 
@@ -132,9 +134,10 @@ def _fill(words: Sequence[Word], first: int, stop: int, max_tokens: int) -> int:
     return last
 
 
-def _better_break(words: Sequence[Word], first: int, last: int) -> int:
-    """A paragraph break, else a sentence end, in the window's second half; else `last`."""
-    halfway = first + (last - first) // 2 + 1
+def _better_break(words: Sequence[Word], first: int, last: int, *, after: int) -> int:
+    """A paragraph break, else a sentence end, in the window's second half and past `after`
+    (the previous window's end, so that every window adds words); else `last`."""
+    halfway = max(first + (last - first) // 2, after) + 1
     for position in range(last - 1, halfway - 1, -1):
         if "\n" in words[position].separator:
             return position

@@ -264,13 +264,23 @@ async def keyword_search(
     url_prefix: str | None,
     limit: int,
 ) -> list[tuple[UUID, float]]:
-    """Chunks matching the query, best first: the chunk's own cover-density rank, lifted a
-    little when the document's title, url or metadata match too."""
+    """Chunks matching the query, best first (cover-density rank).
+
+    `websearch_to_tsquery` ANDs every term, which finds nothing for most questions asked in
+    plain words; so a chunk matches on any term, and chunks matching all terms (the strict
+    query) rank above the rest. A query with a negation keeps its strict meaning throughout.
+    The document's own vector (title, url, metadata) lifts its chunks a little."""
     rows = await conn.fetch(
-        f"""SELECT c.id, ts_rank_cd(c.search_vector, q) + 0.2 * ts_rank_cd(d.search_vector, q) AS rank
-              FROM chunks c JOIN documents d ON d.id = c.document_id,
-                   websearch_to_tsquery('english', $2) AS q
-             WHERE c.tenant_id = $1 AND d.tenant_id = $1 AND c.search_vector @@ q
+        f"""WITH strict AS (SELECT websearch_to_tsquery('english', $2) AS q_all),
+                 terms AS (SELECT q_all,
+                                  CASE WHEN strpos(q_all::text, '!') > 0 THEN q_all
+                                       ELSE replace(q_all::text, ' & ', ' | ')::tsquery END AS q_any
+                             FROM strict)
+            SELECT c.id,
+                   ts_rank_cd(c.search_vector, q_any) + ts_rank_cd(c.search_vector, q_all)
+                     + 0.2 * ts_rank_cd(d.search_vector, q_any) AS rank
+              FROM terms, chunks c JOIN documents d ON d.id = c.document_id
+             WHERE c.tenant_id = $1 AND d.tenant_id = $1 AND c.search_vector @@ q_any
                    AND c.indexed_at IS NOT NULL {_FILTERS}
              ORDER BY rank DESC, c.id
              LIMIT $7""",

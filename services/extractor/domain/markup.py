@@ -63,15 +63,17 @@ def _title_tag(html: str) -> str:
 
 def markdown_blocks(markdown: str) -> list[Block]:
     """Sections of a Markdown text, each carrying the path of headings above it; the heading
-    line itself starts its section's text."""
+    lines themselves start their section's text."""
     blocks: list[Block] = []
     path: list[tuple[int, str]] = []
     lines: list[str] = []
 
     def flush() -> None:
+        # Heading lines with no text of their own carry over into the next section.
+        if all(not line.strip() or _HEADING.match(line) for line in lines):
+            return
         text = "\n".join(lines).strip()
-        if text:
-            blocks.append(Block(text=text, headings=tuple(title for _, title in path)))
+        blocks.append(Block(text=text, headings=tuple(title for _, title in path)))
         lines.clear()
 
     in_fence = False
@@ -87,6 +89,8 @@ def markdown_blocks(markdown: str) -> list[Block]:
             path.append((level, heading.group(2)))
         lines.append(line)
     flush()
+    if lines:  # only headings, no text at all
+        blocks.append(Block(text="\n".join(lines).strip(), headings=tuple(title for _, title in path)))
     return blocks
 
 

@@ -71,21 +71,14 @@ class Extractor:
         url: str,
         content_type: str = "text/html; charset=utf-8",
     ) -> PageFetched:
-        stored = await self.objects.put_content_addressed(body, content_type=content_type)
-        return PageFetched(
+        return await stored_page(
+            self.objects,
+            body,
             tenant_id=tenant_id,
-            job_id=job_id,
             run_id=run_id,
+            job_id=job_id,
             url=url,
-            final_url=url,
-            url_hash=uuid4().hex,
-            status=200,
             content_type=content_type,
-            content_hash=stored.sha256,
-            s3_key=stored.key,
-            size=stored.size,
-            depth=0,
-            fetched_at=datetime.now(UTC),
         )
 
     async def upload(
@@ -127,6 +120,35 @@ class Extractor:
                 content=json.dumps(body, default=str),
                 headers={INTERNAL_TOKEN_HEADER: token if token is not None else self.settings.internal_token},
             )
+
+
+async def stored_page(
+    objects: ObjectStore,
+    body: bytes,
+    *,
+    tenant_id: UUID,
+    run_id: UUID,
+    job_id: UUID,
+    url: str,
+    content_type: str = "text/html; charset=utf-8",
+) -> PageFetched:
+    """The bytes stored as the crawler stores them, and the PageFetched it would publish."""
+    stored = await objects.put_content_addressed(body, content_type=content_type)
+    return PageFetched(
+        tenant_id=tenant_id,
+        job_id=job_id,
+        run_id=run_id,
+        url=url,
+        final_url=url,
+        url_hash=uuid4().hex,
+        status=200,
+        content_type=content_type,
+        content_hash=stored.sha256,
+        s3_key=stored.key,
+        size=stored.size,
+        depth=0,
+        fetched_at=datetime.now(UTC),
+    )
 
 
 @contextlib.asynccontextmanager

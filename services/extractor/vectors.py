@@ -91,7 +91,12 @@ class VectorIndex:
     @contextlib.asynccontextmanager
     async def open(cls, settings: Settings, *, model_slug: str, dimension: int) -> AsyncIterator[VectorIndex]:
         if settings.qdrant_url:
-            client = AsyncQdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key, timeout=10)
+            client = AsyncQdrantClient(
+                url=settings.qdrant_url,
+                api_key=settings.qdrant_api_key,
+                timeout=10,
+                check_compatibility=False,
+            )
         else:
             location = settings.qdrant_path or str(settings.home / "qdrant")
             client = (

@@ -61,10 +61,25 @@ def wordpiece() -> Tokenizer:
     return tokenizer
 
 
+# Token counts of words seen before: vocabulary is Zipfian, so most words of a new document
+# are known, and encoding a word costs far more than a lookup. Bounded by clearing.
+_WORD_TOKENS: dict[str, int] = {}
+_WORD_CACHE_LIMIT = 500_000
+
+
 def count_tokens(words: Sequence[str]) -> list[int]:
-    """WordPiece tokens of each word, special tokens excluded (the chunker's TokenCounter)."""
-    encodings = wordpiece().encode_batch(list(words), add_special_tokens=False)
-    return [len(encoding.ids) for encoding in encodings]
+    """WordPiece tokens of each word, special tokens excluded (the chunker's TokenCounter).
+    Safe from several threads: results come from this call's own dict."""
+    distinct = dict.fromkeys(words)
+    counts = {word: known for word in distinct if (known := _WORD_TOKENS.get(word)) is not None}
+    missing = [word for word in distinct if word not in counts]
+    if missing:
+        encodings = wordpiece().encode_batch(missing, add_special_tokens=False)
+        if len(_WORD_TOKENS) > _WORD_CACHE_LIMIT:
+            _WORD_TOKENS.clear()
+        for word, encoding in zip(missing, encodings, strict=True):
+            counts[word] = _WORD_TOKENS[word] = len(encoding.ids)
+    return [counts[word] for word in words]
 
 
 class LocalEmbedder:

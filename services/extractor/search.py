@@ -117,6 +117,7 @@ async def _keyword_candidates(
             document_type=request.document_type,
             url_prefix=request.url_prefix,
             limit=depth,
+            enough=request.limit,
         )
 
 

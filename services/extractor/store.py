@@ -263,24 +263,46 @@ async def keyword_search(
     document_type: str | None,
     url_prefix: str | None,
     limit: int,
+    enough: int,
 ) -> list[tuple[UUID, float]]:
-    """Chunks matching the query, best first (cover-density rank).
+    """Chunks matching the query, best first (cover-density rank, lifted a little when the
+    document's title, url or metadata match too).
 
-    `websearch_to_tsquery` ANDs every term, which finds nothing for most questions asked in
-    plain words; so a chunk matches on any term, and chunks matching all terms (the strict
-    query) rank above the rest. A query with a negation keeps its strict meaning throughout.
-    The document's own vector (title, url, metadata) lifts its chunks a little."""
+    `websearch_to_tsquery` ANDs every term, which finds little for questions asked in plain
+    words. When the strict query finds fewer than `enough` chunks, chunks matching any term
+    are taken too, those matching all terms still first. (Only then: matching any term reads
+    every chunk with a common word.) A query with a negation keeps its strict meaning."""
+    strict = await _keyword_rows(
+        conn, tenant_id, query, job_id, run_id, document_type, url_prefix, limit, False
+    )
+    if len(strict) >= enough:
+        return strict
+    return await _keyword_rows(conn, tenant_id, query, job_id, run_id, document_type, url_prefix, limit, True)
+
+
+async def _keyword_rows(
+    conn: Connection,
+    tenant_id: UUID,
+    query: str,
+    job_id: UUID | None,
+    run_id: UUID | None,
+    document_type: str | None,
+    url_prefix: str | None,
+    limit: int,
+    any_term: bool,
+) -> list[tuple[UUID, float]]:
     rows = await conn.fetch(
         f"""WITH strict AS (SELECT websearch_to_tsquery('english', $2) AS q_all),
                  terms AS (SELECT q_all,
-                                  CASE WHEN strpos(q_all::text, '!') > 0 THEN q_all
-                                       ELSE replace(q_all::text, ' & ', ' | ')::tsquery END AS q_any
+                                  CASE WHEN $8 AND strpos(q_all::text, '!') = 0
+                                       THEN replace(q_all::text, ' & ', ' | ')::tsquery
+                                       ELSE q_all END AS q
                              FROM strict)
             SELECT c.id,
-                   ts_rank_cd(c.search_vector, q_any) + ts_rank_cd(c.search_vector, q_all)
-                     + 0.2 * ts_rank_cd(d.search_vector, q_any) AS rank
+                   ts_rank_cd(c.search_vector, q) + (c.search_vector @@ q_all)::int
+                     + 0.2 * ts_rank_cd(d.search_vector, q) AS rank
               FROM terms, chunks c JOIN documents d ON d.id = c.document_id
-             WHERE c.tenant_id = $1 AND d.tenant_id = $1 AND c.search_vector @@ q_any
+             WHERE c.tenant_id = $1 AND d.tenant_id = $1 AND c.search_vector @@ q
                    AND c.indexed_at IS NOT NULL {_FILTERS}
              ORDER BY rank DESC, c.id
              LIMIT $7""",
@@ -291,6 +313,7 @@ async def keyword_search(
         document_type,
         url_prefix,
         limit,
+        any_term,
     )
     return [(row["id"], float(row["rank"])) for row in rows]
 

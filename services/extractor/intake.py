@@ -114,9 +114,17 @@ async def _extract(
         data = await ctx.resources.get(ObjectStore).get(source.s3_key)
     except ObjectNotFoundError as exc:
         raise DocumentError(f"stored object {source.s3_key} is missing") from exc
-    return await asyncio.to_thread(
-        pipeline.process, data, source.content_type, url=source.url, name=source.name
-    )
+    try:
+        return await asyncio.to_thread(
+            pipeline.process, data, source.content_type, url=source.url, name=source.name
+        )
+    except DocumentError:
+        raise
+    except Exception as exc:
+        # Extraction is a function of the bytes: a parser failing on them fails the same way
+        # on every retry, so it is this document's error, not the consumer's.
+        log.exception("extraction of %s failed", source.s3_key)
+        raise DocumentError(f"extraction failed: {type(exc).__name__}: {exc}") from exc
 
 
 async def _skip(

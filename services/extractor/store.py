@@ -272,12 +272,16 @@ async def keyword_search(
     words. When the strict query finds fewer than `enough` chunks, chunks matching any term
     are taken too, those matching all terms still first. (Only then: matching any term reads
     every chunk with a common word.) A query with a negation keeps its strict meaning."""
-    strict = await _keyword_rows(
-        conn, tenant_id, query, job_id, run_id, document_type, url_prefix, limit, False
-    )
-    if len(strict) >= enough:
-        return strict
-    return await _keyword_rows(conn, tenant_id, query, job_id, run_id, document_type, url_prefix, limit, True)
+    filters = (job_id, run_id, document_type, url_prefix)
+    async with conn.transaction():
+        # A generic plan of these statements (what a prepared statement may switch to after
+        # five runs) knows neither the query nor the filters, and was seen scanning the text
+        # index once per document: minutes at 100k chunks. Plan each run for its own values.
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        strict = await _keyword_rows(conn, tenant_id, query, *filters, limit, any_term=False)
+        if len(strict) >= enough:
+            return strict
+        return await _keyword_rows(conn, tenant_id, query, *filters, limit, any_term=True)
 
 
 async def _keyword_rows(
@@ -289,6 +293,7 @@ async def _keyword_rows(
     document_type: str | None,
     url_prefix: str | None,
     limit: int,
+    *,
     any_term: bool,
 ) -> list[tuple[UUID, float]]:
     rows = await conn.fetch(

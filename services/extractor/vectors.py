@@ -7,13 +7,14 @@ there it lives inside the extractor. Point id = chunk id, so upserts are idempot
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from qdrant_client import AsyncQdrantClient, models
+from qdrant_client import AsyncQdrantClient, QdrantClient, models
 
 from shared.config import Settings
 
@@ -79,17 +80,37 @@ class VectorHit:
     url: str | None
 
 
-class VectorIndex:
-    def __init__(self, client: AsyncQdrantClient, collection: str, dimension: int, *, local: bool) -> None:
+class _LocalClient:
+    """qdrant-client's local mode computes in the calling thread (its async client too), which
+    at 100k points holds the event loop for seconds: here each call runs in a worker thread,
+    one at a time (the local store is not made for concurrent callers)."""
+
+    def __init__(self, client: QdrantClient) -> None:
         self._client = client
+        self._lock = asyncio.Lock()
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
+        method = getattr(self._client, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            async with self._lock:
+                return await asyncio.to_thread(method, *args, **kwargs)
+
+        return call
+
+
+class VectorIndex:
+    def __init__(self, client: AsyncQdrantClient | _LocalClient, collection: str, dimension: int) -> None:
+        self._client: Any = client
         self.collection = collection
         self.dimension = dimension
-        self._local = local
+        self._local = isinstance(client, _LocalClient)
         self._exists = False
 
     @classmethod
     @contextlib.asynccontextmanager
     async def open(cls, settings: Settings, *, model_slug: str, dimension: int) -> AsyncIterator[VectorIndex]:
+        client: AsyncQdrantClient | _LocalClient
         if settings.qdrant_url:
             client = AsyncQdrantClient(
                 url=settings.qdrant_url,
@@ -99,13 +120,11 @@ class VectorIndex:
             )
         else:
             location = settings.qdrant_path or str(settings.home / "qdrant")
-            client = (
-                AsyncQdrantClient(location=":memory:")
-                if location == ":memory:"
-                else AsyncQdrantClient(path=location)
+            in_memory = location == ":memory:"
+            client = _LocalClient(
+                QdrantClient(location=location) if in_memory else QdrantClient(path=location)
             )
-        collection = f"{settings.schema_prefix}chunks_{model_slug}"
-        index = cls(client, collection, dimension, local=not settings.qdrant_url)
+        index = cls(client, f"{settings.schema_prefix}chunks_{model_slug}", dimension)
         try:
             yield index
         finally:
@@ -189,4 +208,5 @@ class VectorIndex:
         answer = await self._client.count(
             self.collection, count_filter=where.to_qdrant() if where else None, exact=True
         )
-        return answer.count
+        count: int = answer.count
+        return count

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.ingest.cli import register as register_ingest_commands
+from services.extractor import cli as extractor_cli
 from shared import contracts, dlq, localstack, migrations
 from shared.config import Settings
 from shared.db import connect_admin
@@ -26,6 +27,7 @@ schemas_app = typer.Typer(help="Event contracts under schemas/.", no_args_is_hel
 app.add_typer(schemas_app, name="schemas")
 dlq_app = typer.Typer(help="Dead-letter topics: what failed, and replay after a fix.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
+app.command("reconcile")(extractor_cli.reconcile)
 console = Console()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -78,6 +79,27 @@ class Settings(BaseSettings):
     extractor_internal_url: str | None = Field(
         default=None, description="base URL of the extractor's internal HTTP (default: its local port)"
     )
+    qdrant_url: str | None = Field(default=None, description="a Qdrant server; unset means local mode")
+    qdrant_api_key: str | None = None
+    qdrant_path: str | None = Field(
+        default=None, description="local-mode store directory (default <home>/qdrant), or ':memory:'"
+    )
+    embedding_backend: Literal["local", "openai"] = "local"
+    embedding_model: str = Field(
+        default="all-MiniLM-L6-v2", description="the model name sent to an OpenAI-compatible server"
+    )
+    embedding_url: str | None = Field(default=None, description="base URL of an OpenAI-compatible API")
+    embedding_api_key: str | None = None
+    embedding_dimensions: int | None = Field(default=None, ge=1, description="asked of the server")
+    embedding_batch_size: int = Field(default=32, ge=1)
+    embedding_timeout_seconds: float = Field(default=60.0, gt=0)
+    embedding_max_attempts: int = Field(default=5, ge=1)
+    chunk_tokens: int = Field(default=200, ge=16, description="WordPiece tokens per chunk, at most")
+    chunk_overlap_tokens: int = Field(default=32, ge=0)
+    extractor_max_document_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    extractor_max_pdf_pages: int = Field(default=2000, ge=1)
+    index_batch_chunks: int = Field(default=256, ge=1, description="chunks the indexer embeds per round")
+    index_poll_interval: float = Field(default=0.5, gt=0)
 
     # Ingest.
     api_url: str | None = Field(

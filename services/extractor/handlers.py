@@ -2,11 +2,61 @@
 
 from __future__ import annotations
 
+from services.extractor import store
+from services.extractor.domain.search import page_document_id
+from services.extractor.intake import Source, take_in
 from shared import runs
 from shared.consumer import HandlerContext
-from shared.events import JobCreated
+from shared.events import DocumentUploaded, JobCreated, PageFetched, RunDeleted
 
 
 async def on_job_created(ctx: HandlerContext, event: JobCreated) -> None:
     """Keep the run's configuration: its extractor schema and chunking options apply to its pages."""
     await runs.remember_run(ctx.conn, event)
+
+
+async def on_page_fetched(ctx: HandlerContext, event: PageFetched) -> None:
+    await take_in(
+        ctx,
+        Source(
+            tenant_id=event.tenant_id,
+            job_id=event.job_id,
+            run_id=event.run_id,
+            document_id=page_document_id(event.run_id, event.url_hash),
+            source_type="crawl",
+            url=event.final_url or event.url,
+            url_hash=event.url_hash,
+            name=None,
+            content_type=event.content_type,
+            content_hash=event.content_hash,
+            s3_key=event.s3_key,
+            size=event.size,
+            unchanged=event.unchanged,
+        ),
+    )
+
+
+async def on_document_uploaded(ctx: HandlerContext, event: DocumentUploaded) -> None:
+    await take_in(
+        ctx,
+        Source(
+            tenant_id=event.tenant_id,
+            job_id=event.job_id,
+            run_id=event.run_id,
+            document_id=event.document_id,
+            source_type=event.source_type,
+            url=None,
+            url_hash=None,
+            name=event.filename,
+            content_type=event.content_type,
+            content_hash=event.content_hash,
+            s3_key=event.s3_key,
+            size=event.size,
+        ),
+    )
+
+
+async def on_run_deleted(ctx: HandlerContext, event: RunDeleted) -> None:
+    """Forget the run and leave its deletion to the deletion worker (rows, points, objects)."""
+    await runs.on_run_deleted(ctx, event)
+    await store.request_run_deletion(ctx.conn, tenant_id=event.tenant_id, run_id=event.run_id)

@@ -1,0 +1,64 @@
+"""`trawl reconcile [--run ID] [--repair]`.
+
+In local mode Qdrant's store belongs to one process: run this while the extractor is
+stopped, or against a Qdrant server (`TRAWL_QDRANT_URL`) at any time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Annotated
+from uuid import UUID
+
+import typer
+from rich.console import Console
+
+from shared.config import Settings
+
+if TYPE_CHECKING:
+    from services.extractor.reconcile import Report
+
+console = Console()
+
+
+def reconcile(
+    run: Annotated[UUID | None, typer.Option("--run", help="only this run")] = None,
+    repair: Annotated[bool, typer.Option(help="fix what differs")] = False,
+) -> None:
+    """Compare Postgres, Qdrant and S3 for a run (or everything); --repair fixes the differences."""
+    report = asyncio.run(_reconcile(Settings(), run, repair))
+    console.print(
+        f"chunks {report.chunks}, points {report.points}: "
+        f"{len(report.missing_points)} missing point(s), {len(report.orphan_points)} orphan point(s), "
+        f"{len(report.orphan_objects)} orphan object(s)"
+    )
+    for chunk in report.missing_points[:20]:
+        console.print(f"  missing point  {chunk}")
+    for point in report.orphan_points[:20]:
+        console.print(f"  orphan point   {point}")
+    for key in report.orphan_objects[:20]:
+        console.print(f"  orphan object  {key}")
+    if report.consistent:
+        console.print("[green]consistent[/green]")
+    elif report.repaired:
+        console.print("[green]repaired[/green]")
+    else:
+        console.print("[yellow]run with --repair to fix[/yellow]")
+        raise typer.Exit(1)
+
+
+async def _reconcile(settings: Settings, run_id: UUID | None, repair: bool) -> Report:
+    from services.extractor.app import SPEC
+    from services.extractor.pipeline import open_pipeline
+    from services.extractor.reconcile import reconcile as compare
+    from shared.db import create_pool
+    from shared.s3 import ObjectStore
+    from shared.service import ServiceRuntime
+
+    await ServiceRuntime(SPEC, settings).migrate()
+    pool = await create_pool(settings, "extractor")
+    try:
+        async with ObjectStore.from_settings(settings) as objects, open_pipeline(settings) as pipeline:
+            return await compare(pool, pipeline, objects, run_id=run_id, repair=repair)
+    finally:
+        await pool.close()

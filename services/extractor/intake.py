@@ -1,0 +1,170 @@
+"""Taking in one stored page or upload: read, extract, chunk, write document + chunks + outcome.
+
+Runs inside the consumer's transaction (state and outbox together). Every document taken in
+owes exactly one outcome event: ChunkIndexed at once when there is nothing to index (with the
+reason in `skipped`), later from the indexer once its chunks are in the vector index, or a
+TaskFailed when the document itself is at fault (too large, broken).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from uuid import UUID
+
+from services.extractor import metrics, store
+from services.extractor.domain.chunking import Chunk
+from services.extractor.domain.documents import DocumentError, ExtractedDocument
+from services.extractor.pipeline import Pipeline
+from shared.consumer import HandlerContext
+from shared.events import ChunkIndexed, TaskFailed
+from shared.s3 import ObjectNotFoundError, ObjectStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Source:
+    """What PageFetched and DocumentUploaded have in common."""
+
+    tenant_id: UUID
+    job_id: UUID | None
+    run_id: UUID
+    document_id: UUID
+    source_type: str
+    url: str | None
+    url_hash: str | None
+    name: str | None
+    content_type: str
+    content_hash: str
+    s3_key: str
+    size: int
+    unchanged: bool = False
+
+
+async def take_in(ctx: HandlerContext, source: Source) -> None:
+    pipeline = ctx.resources.get(Pipeline)
+    conn = ctx.conn
+    if await store.run_is_deleted(conn, tenant_id=source.tenant_id, run_id=source.run_id):
+        log.info("run %s was deleted; page not indexed", source.run_id)
+        return
+    if await store.document_exists(conn, tenant_id=source.tenant_id, document_id=source.document_id):
+        # The same page again in the same run: its first delivery owes the outcome.
+        log.info("document %s already taken in", source.document_id)
+        return
+    document = store.NewDocument(
+        id=source.document_id,
+        tenant_id=source.tenant_id,
+        job_id=source.job_id,
+        run_id=source.run_id,
+        source_type=source.source_type,
+        url=source.url,
+        url_hash=source.url_hash,
+        content_hash=source.content_hash,
+        s3_key=source.s3_key,
+        document_type="unknown",
+    )
+    if source.unchanged or await _seen_in_job(ctx, source):
+        await _skip(ctx, pipeline, source, document, "unchanged")
+        return
+    try:
+        result = await _extract(ctx, pipeline, source)
+    except DocumentError as exc:
+        await _fail(ctx, source, document, str(exc))
+        return
+    if result is None:
+        await _skip(ctx, pipeline, source, document, "not_text")
+        return
+    extracted, chunks = result
+    document = replace(
+        document,
+        document_type=extracted.document_type.value,
+        title=extracted.title[:1000],
+        metadata=extracted.metadata | {"filename": source.name} if source.name else extracted.metadata,
+    )
+    if not chunks:
+        await _skip(ctx, pipeline, source, document, "no_text")
+        return
+    await store.insert_document(conn, document, chunks)
+    metrics.DOCUMENTS.labels(document.document_type, "indexing").inc()
+    metrics.CHUNKS.labels(document.document_type).inc(len(chunks))
+
+
+async def _seen_in_job(ctx: HandlerContext, source: Source) -> bool:
+    if source.job_id is None or source.url_hash is None:
+        return False
+    return await store.unchanged_in_job(
+        ctx.conn,
+        tenant_id=source.tenant_id,
+        job_id=source.job_id,
+        url_hash=source.url_hash,
+        content_hash=source.content_hash,
+    )
+
+
+async def _extract(
+    ctx: HandlerContext, pipeline: Pipeline, source: Source
+) -> tuple[ExtractedDocument, list[Chunk]] | None:
+    limit = pipeline.settings.extractor_max_document_bytes
+    if source.size > limit:
+        raise DocumentError(f"document of {source.size:,} bytes exceeds the limit of {limit:,}")
+    try:
+        data = await ctx.resources.get(ObjectStore).get(source.s3_key)
+    except ObjectNotFoundError as exc:
+        raise DocumentError(f"stored object {source.s3_key} is missing") from exc
+    try:
+        return await asyncio.to_thread(
+            pipeline.process, data, source.content_type, url=source.url, name=source.name
+        )
+    except DocumentError:
+        raise
+    except Exception as exc:
+        # Extraction is a function of the bytes: a parser failing on them fails the same way
+        # on every retry, so it is this document's error, not the consumer's.
+        log.exception("extraction of %s failed", source.s3_key)
+        raise DocumentError(f"extraction failed: {type(exc).__name__}: {exc}") from exc
+
+
+async def _skip(
+    ctx: HandlerContext, pipeline: Pipeline, source: Source, document: store.NewDocument, reason: str
+) -> None:
+    await store.insert_document(ctx.conn, replace(document, status="skipped", skipped=reason))
+    metrics.DOCUMENTS.labels(document.document_type, reason).inc()
+    await ctx.outbox.publish(
+        ChunkIndexed(
+            tenant_id=source.tenant_id,
+            job_id=source.job_id,
+            run_id=source.run_id,
+            document_id=source.document_id,
+            url=source.url,
+            chunk_count=0,
+            embedding_model=pipeline.embedder.model_name,
+            indexed_at=datetime.now(UTC),
+            url_hash=source.url_hash,
+            skipped=reason,
+        )
+    )
+
+
+async def _fail(ctx: HandlerContext, source: Source, document: store.NewDocument, error: str) -> None:
+    log.warning("document %s not extracted: %s", source.document_id, error)
+    await store.insert_document(ctx.conn, replace(document, status="failed", error_message=error[:4000]))
+    metrics.DOCUMENTS.labels(document.document_type, "failed").inc()
+    ids = {"document_id": str(source.document_id), "s3_key": source.s3_key}
+    if source.url_hash:
+        ids["url_hash"] = source.url_hash
+    await ctx.outbox.publish(
+        TaskFailed(
+            tenant_id=source.tenant_id,
+            service="extractor",
+            task_kind="extract",
+            job_id=source.job_id,
+            run_id=source.run_id,
+            ids=ids,
+            error=error[:4000],
+            attempts=1,
+            failed_at=datetime.now(UTC),
+        )
+    )

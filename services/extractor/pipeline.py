@@ -1,0 +1,86 @@
+"""The extractor's long-lived resources: embedder, vector index, limits, and indexer health.
+
+Opened by the service's lifespan and registered in `runtime.resources`; handlers, workers,
+the search route and `trawl reconcile` all reach the same instance.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from services.extractor import metrics
+from services.extractor.domain.chunking import Chunk, chunk_blocks
+from services.extractor.domain.documents import ExtractedDocument
+from services.extractor.domain.extract import extract
+from services.extractor.embeddings import EmbeddingBackend, count_tokens, model_slug, open_backend
+from services.extractor.vectors import VectorIndex
+from shared.config import Settings
+
+
+@dataclass
+class IndexHealth:
+    """Whether the indexer's last round reached the embedder and the vector index."""
+
+    error: str | None = None
+    since: float = field(default_factory=time.monotonic)
+
+    def succeeded(self) -> None:
+        if self.error is not None:
+            self.error, self.since = None, time.monotonic()
+
+    def failed(self, exc: BaseException) -> None:
+        if self.error is None:
+            self.since = time.monotonic()
+        self.error = f"{type(exc).__name__}: {exc}"[:300]
+
+    async def check(self) -> None:
+        if self.error is not None:
+            waited = time.monotonic() - self.since
+            raise RuntimeError(f"indexing stalled for {waited:.0f}s, chunks are waiting: {self.error}")
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    embedder: EmbeddingBackend
+    vectors: VectorIndex
+    health: IndexHealth = field(default_factory=IndexHealth)
+
+    def process(
+        self, data: bytes, content_type: str, *, url: str | None, name: str | None
+    ) -> tuple[ExtractedDocument, list[Chunk]] | None:
+        """Extract and chunk (CPU-bound: call it in a worker thread). None when not text."""
+        started = time.perf_counter()
+        document = extract(
+            data,
+            content_type,
+            url=url,
+            name=name,
+            max_bytes=self.settings.extractor_max_document_bytes,
+            max_pdf_pages=self.settings.extractor_max_pdf_pages,
+        )
+        if document is None:
+            return None
+        chunks = chunk_blocks(
+            document.blocks,
+            count_tokens,
+            max_tokens=self.settings.chunk_tokens,
+            overlap_tokens=self.settings.chunk_overlap_tokens,
+        )
+        metrics.EXTRACTION_SECONDS.labels(document.document_type.value).observe(time.perf_counter() - started)
+        return document, chunks
+
+
+@contextlib.asynccontextmanager
+async def open_pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
+    embedder = await open_backend(settings)
+    try:
+        async with VectorIndex.open(
+            settings, model_slug=model_slug(embedder), dimension=embedder.dimension
+        ) as vectors:
+            yield Pipeline(settings, embedder, vectors)
+    finally:
+        await embedder.aclose()

@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.ingest.cli import register as register_ingest_commands
 from services.extractor import cli as extractor_cli
+from services.ingest.cli import register as register_ingest_commands
 from shared import contracts, dlq, localstack, migrations
 from shared.config import Settings
 from shared.db import connect_admin

@@ -119,3 +119,26 @@ def test_json_and_markdown_documents() -> None:
     assert document is not None
     assert [block.headings for block in document.blocks] == [("Guide",), ("Guide", "Setup")]
     assert "# not a heading" in document.blocks[1].text
+
+
+SHORT_PRODUCT = b"""<!doctype html><html lang="en"><head><title>Brass Compass | Shop</title></head><body>
+<header><nav><a href="/">Home</a> | <a href="/shop">Shop</a> | <a href="/about">About</a></nav></header>
+<main><h1>Brass Compass</h1><p class="price">45.00 EUR</p>
+<p>Liquid-damped compass in a brass case.</p></main>
+<div id="cookie-banner">We use cookies. Accept all?</div>
+<footer><p>Harbour Cooperative, The Quay.</p></footer></body></html>"""
+
+LINK_LIST = b"""<!doctype html><html lang="en"><head><title>Articles</title></head><body>
+<header><nav><a href="/">Home</a> | <a href="/shop">Shop</a></nav></header>
+<main><h1>Articles, page 1</h1><ul><li><a href="/a">Mending Nets by Hand</a></li>
+<li><a href="/b">Reading the Tides</a></li></ul></main><footer>Harbour Cooperative</footer></body></html>"""
+
+
+@pytest.mark.parametrize("page", [SHORT_PRODUCT, LINK_LIST])
+def test_short_pages_keep_their_main_text_without_menus_footers_or_banners(page: bytes) -> None:
+    document = extract(page, "text/html", url=None, **LIMITS)
+    assert document is not None
+    text = _text(document)
+    assert "Brass Compass" in text or "Mending Nets by Hand" in text
+    for chrome in ("Home", "About", "cookies", "The Quay", "Harbour Cooperative"):
+        assert chrome not in text, chrome

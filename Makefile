@@ -31,6 +31,7 @@ test: lint
 bench: setup
 	$(BIN)/python -m bench.outbox_throughput
 	$(BIN)/python -m bench.crawl_vs_scrapy
+	$(BIN)/python -m bench.extract_index
 
 up: setup
 	$(BIN)/trawl up

@@ -1,7 +1,7 @@
 """Extractor benchmark: extraction overhead over bare trafilatura, local embedding throughput,
 and search latency per mode at 100,000 chunks.
 
-    python bench/extract_index.py [--pages 300] [--embed 1024] [--chunks 100000] [--queries 200]
+    python -m bench.extract_index [--pages 300] [--embed 1024] [--chunks 100000] [--queries 200]
 
 Needs PostgreSQL (TRAWL_PG_DSN or the local stack); works in a throwaway schema, dropped at
 the end. Qdrant runs in memory. Prints figures; asserts nothing.

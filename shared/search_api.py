@@ -23,10 +23,11 @@ class SearchMode(StrEnum):
     KEYWORD = "keyword"
 
 
-class SearchRequest(BaseModel):
+class SearchQuery(BaseModel):
+    """What a caller asks for; the public API takes this, the tenant comes from the API key."""
+
     model_config = ConfigDict(extra="forbid")
 
-    tenant_id: UUID
     query: str = Field(min_length=1, max_length=1000)
     mode: SearchMode = SearchMode.HYBRID
     limit: int = Field(default=10, ge=1, le=100)
@@ -34,6 +35,12 @@ class SearchRequest(BaseModel):
     run_id: UUID | None = None
     document_type: str | None = Field(default=None, max_length=50)
     url_prefix: str | None = Field(default=None, max_length=2048)
+
+
+class SearchRequest(SearchQuery):
+    """The internal request: the query, scoped to the tenant the caller authenticated as."""
+
+    tenant_id: UUID
 
 
 class SearchHit(BaseModel):

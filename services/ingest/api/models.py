@@ -12,7 +12,7 @@ from services.ingest.domain.access import Role, Scope
 from services.ingest.domain.submissions import unstorable_text
 from shared.events import JobKind, Limits, LlmQuery, Pagination
 from shared.events import Scope as CrawlScope
-from shared.search_api import SearchMode
+from shared.search_api import SearchQuery
 
 
 class Body(BaseModel):
@@ -207,14 +207,8 @@ class UploadedDocument(BaseModel):
     s3_key: str
 
 
-class SearchIn(Body):
-    query: str = Field(min_length=1, max_length=1000)
-    mode: SearchMode = SearchMode.HYBRID
-    limit: int = Field(default=10, ge=1, le=100)
-    job_id: UUID | None = None
-    run_id: UUID | None = None
-    document_type: str | None = Field(default=None, max_length=50)
-    url_prefix: str | None = Field(default=None, max_length=2048)
+class SearchIn(Body, SearchQuery):
+    pass
 
 
 class SubmissionOut(BaseModel):

@@ -328,26 +328,18 @@ class ObjectStore:
         await self.client.put_object(Bucket=self._bucket, Key=key, Body=data, **args)
 
     async def put_content_addressed(
-        self,
-        data: bytes,
-        *,
-        prefix: str = "raw",
-        content_type: str | None = None,
-        sha256: str | None = None,
-        compress: bool = False,
+        self, data: bytes, *, prefix: str = "raw", content_type: str | None = None
     ) -> StoredObject:
-        """Store `data` under its SHA-256 (of the uncompressed bytes; pass it when already
-        known); an object already there is left untouched. `compress` stores it gzipped.
+        """Store `data` under its SHA-256; an object already there is left untouched.
 
         Two concurrent writers of the same bytes may both upload; they write identical
         content under the same key, so the race is harmless.
         """
-        sha256 = sha256 or await _sha256_hex(data)
+        sha256 = await _sha256_hex(data)
         key = content_key(sha256, prefix)
         if await self.exists(key):
             return StoredObject(key=key, sha256=sha256, size=len(data), created=False)
-        body = await asyncio.to_thread(gzip.compress, data, 6) if compress else data
-        await self.put(key, body, content_type=content_type, metadata={"sha256": sha256}, gzipped=compress)
+        await self.put(key, data, content_type=content_type, metadata={"sha256": sha256})
         return StoredObject(key=key, sha256=sha256, size=len(data), created=True)
 
     async def upload_stream(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from services.crawler import store
 from services.crawler.domain.pagination import template_url
-from services.crawler.domain.urls import url_hash
+from services.crawler.domain.urls import url_hash, url_host
 from shared import runs
 from shared.consumer import HandlerContext
 from shared.events import JobCreated, JobKind, PaginationType, RunCancelled, RunDeleted
@@ -41,7 +39,7 @@ def _new_url(url: str, *, depth: int, page_number: int | None = None) -> store.N
     return store.NewUrl(
         url=url,
         url_hash=url_hash(url),
-        host=(urlsplit(url).hostname or "").lower(),
+        host=url_host(url),
         depth=depth,
         page_number=page_number,
     )

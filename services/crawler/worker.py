@@ -37,7 +37,7 @@ from services.crawler.domain.content import (
     content_kind,
     image_links,
 )
-from services.crawler.domain.images import NotAnImage, image_refusal, inspect_image
+from services.crawler.domain.images import ImageInfo, NotAnImage, image_refusal, inspect_image
 from services.crawler.domain.links import decode_html, extract_links, select_href
 from services.crawler.domain.pagination import template_url
 from services.crawler.domain.politeness import (
@@ -48,7 +48,7 @@ from services.crawler.domain.politeness import (
 )
 from services.crawler.domain.scope import ScopePolicy
 from services.crawler.domain.sitemaps import SitemapError, parse_sitemap
-from services.crawler.domain.urls import url_hash
+from services.crawler.domain.urls import url_hash, url_host
 from services.crawler.fetcher import Fetched, Fetcher, FetchError, FetchLimits
 from services.crawler.politeness import HostGates, RobotsCache
 from shared import runs
@@ -355,7 +355,7 @@ class CrawlWorker:
                     limits=view.fetch_limits,
                     check_redirect=lambda target: self._redirect_refusal(target, item, view),
                     pace=lambda target: self._wait_for_turn(
-                        _host(target), view, crawl_delay if _host(target) == item.host else None
+                        url_host(target), view, crawl_delay if url_host(target) == item.host else None
                     ),
                 )
             except FetchError as exc:
@@ -411,7 +411,7 @@ class CrawlWorker:
             outcome.end_pattern = item.page_number is not None
             return outcome
         if item.kind == "sitemap":
-            return self._sitemap_outcome(item, view, fetched)
+            return await self._sitemap_outcome(item, view, fetched)
         if item.kind == "image" or content_kind(fetched.content_type, fetched.body) is ContentKind.IMAGE:
             return await self._image_outcome(item, view, fetched)
         return await self._page_outcome(item, view, fetched, sitemaps)
@@ -516,7 +516,7 @@ class CrawlWorker:
                 store.NewUrl(
                     url=url,
                     url_hash=url_hash(url),
-                    host=_host(url),
+                    host=url_host(url),
                     depth=depth,
                     kind=kind,
                     page_number=page_number,
@@ -525,9 +525,10 @@ class CrawlWorker:
             )
         return found
 
-    def _sitemap_outcome(self, item: store.LeasedUrl, view: RunView, fetched: Fetched) -> Outcome:
+    async def _sitemap_outcome(self, item: store.LeasedUrl, view: RunView, fetched: Fetched) -> Outcome:
         try:
-            sitemap = parse_sitemap(fetched.body)
+            # Up to tens of MiB of (gzipped) XML: parsed off the event loop.
+            sitemap = await asyncio.to_thread(parse_sitemap, fetched.body)
         except SitemapError as exc:
             return _failed(item, "bad_sitemap", str(exc), fetched.status, publish=False)
         outcome = Outcome(item, "fetched", fetched.status, bytes=len(fetched.body))
@@ -541,7 +542,7 @@ class CrawlWorker:
         the job's limits refuse it."""
         size = len(fetched.body)
         try:
-            info = await asyncio.to_thread(inspect_image, fetched.body)
+            info, content_hash = await asyncio.to_thread(_inspect_and_hash, fetched.body)
         except NotAnImage:
             outcome = Outcome(item, "skipped", fetched.status, reason="not_an_image", bytes=size)
             outcome.image = self._image_row(item, None, None, None, size, None, "not_an_image")
@@ -551,7 +552,6 @@ class CrawlWorker:
             outcome = Outcome(item, "skipped", fetched.status, reason=refusal, bytes=size)
             outcome.image = self._image_row(item, info.width, info.height, info.format, size, None, refusal)
             return outcome
-        content_hash = hashlib.sha256(fetched.body).hexdigest()
         key = content_key(content_hash, tenant_key(item.tenant_id, "raw"))
         await self._objects.put(
             key, fetched.body, content_type=fetched.content_type or None, metadata={"sha256": content_hash}
@@ -817,6 +817,11 @@ async def completions(conn: Connection, run_ids: list[UUID] | None) -> list[Even
     ]
 
 
+def _inspect_and_hash(body: bytes) -> tuple[ImageInfo, str]:
+    """An image's header facts and its content hash (CPU work: run in a worker thread)."""
+    return inspect_image(body), hashlib.sha256(body).hexdigest()
+
+
 def _failed(
     item: store.LeasedUrl, reason: str, error: str, status: int | None, *, publish: bool = True
 ) -> Outcome:
@@ -856,10 +861,6 @@ def _counters(outcomes: list[Outcome]) -> store.RunCounters:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
-
-
-def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
 
 
 def _status_class(status: int | None) -> str:

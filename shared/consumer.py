@@ -35,6 +35,7 @@ from shared.logging import log_context
 from shared.outbox import EventTooLarge, Outbox, OutboxMessage
 from shared.resources import Resources
 from shared.topics import dlq_topic
+from shared.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +53,25 @@ class Record(Protocol):
 
 @dataclass
 class HandlerContext:
-    """What a handler gets besides its event: the transaction's connection, the outbox, and
-    the service's long-lived resources (object store, settings, whatever its lifespan adds)."""
+    """What a handler gets besides its event: the unit of work it runs in (the transaction's
+    connection and outbox), and the service's long-lived resources (object store, settings,
+    whatever its lifespan adds)."""
 
-    conn: Connection
+    uow: UnitOfWork
     envelope: Envelope
-    outbox: Outbox
     resources: Resources = field(default_factory=Resources)
+
+    @property
+    def conn(self) -> Connection:
+        return self.uow.conn
+
+    @property
+    def outbox(self) -> Outbox:
+        return self.uow.outbox
+
+    @property
+    def service(self) -> str:
+        return self.uow.service
 
 
 Handler = Callable[[HandlerContext, Any], Awaitable[None]]
@@ -103,17 +116,14 @@ class EventConsumer:
     def __init__(
         self,
         *,
-        service: str,
-        pool: asyncpg.Pool,
+        db: Database,
         handlers: Mapping[type[Event], Handler],
-        topic_prefix: str,
         retry: RetryPolicy,
         resources: Resources | None = None,
     ) -> None:
-        self._service = service
+        self._db = db
+        self._service = db.service
         self._resources = resources if resources is not None else Resources()
-        self._pool = pool
-        self._topic_prefix = topic_prefix
         self._retry = retry
         self._handlers = {
             event_type.type_name(): (event_type, handler) for event_type, handler in handlers.items()
@@ -189,7 +199,7 @@ class EventConsumer:
         network errors (a fetch, an API call) look the same by type, so ask the database."""
         try:
             async with asyncio.timeout(5):
-                await self._pool.fetchval("SELECT 1")
+                await self._db.pool.fetchval("SELECT 1")
         except Exception:
             return True
         return False
@@ -218,13 +228,11 @@ class EventConsumer:
     async def _handle(self, envelope: Envelope, handler: Handler, event: Event, replayed: bool) -> Outcome:
         async with (
             asyncio.timeout(self._retry.handler_timeout),
-            self._pool.acquire() as conn,
-            conn.transaction(),
+            self._db.unit_of_work(cause=envelope) as uow,
         ):
-            if not await _claim(conn, envelope, "handled", replayed):
+            if not await _claim(uow.conn, envelope, "handled", replayed):
                 return Outcome.DUPLICATE
-            outbox = Outbox(conn, source=self._service, topic_prefix=self._topic_prefix, cause=envelope)
-            await handler(HandlerContext(conn, envelope, outbox, self._resources), event)
+            await handler(HandlerContext(uow, envelope, self._resources), event)
         return Outcome.OK
 
     async def _dead_letter(
@@ -260,23 +268,21 @@ class EventConsumer:
             size = f"{len(record.value or b''):,} bytes, too large to copy"
             omitted = [*headers, ("dlq_payload_omitted", size.encode())]
             copy = OutboxMessage(target, record.key, omitted, b"", event_id, event_type)
-        async with self._pool.acquire() as conn, conn.transaction():
-            if envelope is not None and not await _claim(conn, envelope, "dead_lettered", replayed):
+        async with self._db.unit_of_work(cause=envelope) as uow:
+            if envelope is not None and not await _claim(uow.conn, envelope, "dead_lettered", replayed):
                 return
-            outbox = Outbox(conn, source=self._service, topic_prefix=self._topic_prefix, cause=envelope)
-            await outbox.add(copy)
+            await uow.outbox.add(copy)
             if event is not None and envelope is not None:
-                await outbox.publish(
-                    TaskFailed(
+                await uow.outbox.publish(
+                    TaskFailed.now(
+                        service=uow.service,
                         tenant_id=event.tenant_id,
-                        service=self._service,
                         task_kind=envelope.type,
                         job_id=getattr(event, "job_id", None),
                         run_id=getattr(event, "run_id", None),
                         ids={"event_id": str(envelope.id), "topic": record.topic},
-                        error=detail[:4000],
+                        error=detail,
                         attempts=attempts,
-                        failed_at=datetime.now(UTC),
                     )
                 )
         metrics.DLQ_TOTAL.labels(self._service, record.topic, reason.value).inc()

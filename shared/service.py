@@ -31,6 +31,7 @@ from shared.outbox import OutboxRelay, kafka_producer
 from shared.resources import Resources
 from shared.s3 import ObjectStore
 from shared.topics import all_topics
+from shared.uow import Database
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class ServiceRuntime:
         self._http_port = http_port if http_port is not None else spec.default_http_port(settings)
         self._stack = contextlib.AsyncExitStack()
         self.pool: asyncpg.Pool | None = None
+        self.db: Database | None = None
         self.producer: AIOKafkaProducer | None = None
         self.broker: KafkaBroker | None = None
         self.objects: ObjectStore | None = None
@@ -114,8 +116,10 @@ class ServiceRuntime:
 
         self.objects = await self._stack.enter_async_context(ObjectStore.from_settings(settings))
         await self.objects.ensure_bucket()  # a HEAD when it exists; created on a fresh deployment
+        self.db = Database(self.pool, service=self.spec.name, topic_prefix=settings.topic_prefix)
         self.resources.add(ObjectStore, self.objects)
         self.resources.add(asyncpg.Pool, self.pool)
+        self.resources.add(Database, self.db)
         await self._stack.enter_async_context(self.spec.lifespan(self))
 
         self.producer = kafka_producer(settings.kafka, client_id=f"trawl-{self.spec.name}-relay")
@@ -134,10 +138,8 @@ class ServiceRuntime:
         self._spawn(self._prune_inbox_forever(), "inbox-pruner")
 
         consumer = EventConsumer(
-            service=self.spec.name,
-            pool=self.pool,
+            db=self.db,
             handlers=self.spec.handlers,
-            topic_prefix=settings.topic_prefix,
             retry=RetryPolicy(
                 settings.handler_max_attempts,
                 settings.handler_backoff_initial,

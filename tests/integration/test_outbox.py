@@ -20,6 +20,7 @@ from shared.db import create_pool
 from shared.events import RunCancelled
 from shared.outbox import Outbox, OutboxRelay, kafka_producer
 from shared.topics import topic_for
+from shared.uow import Database
 from tests.support import consume_all, header, prepare, running_relay, settings_env
 
 pytestmark = pytest.mark.integration
@@ -109,10 +110,8 @@ async def test_relay_killed_between_produce_and_mark_delivers_everything_effects
         assert len(set(delivered)) == 300
 
         consumer = EventConsumer(
-            service="relaytest",
-            pool=pool,
+            db=Database(pool, service="relaytest", topic_prefix=settings.topic_prefix),
             handlers={RunCancelled: _record_effect},
-            topic_prefix=settings.topic_prefix,
             retry=RetryPolicy(max_attempts=1),
         )
         outcomes = [await consumer.process(record) for record in records]

@@ -1,0 +1,88 @@
+"""Version 1 of every core event (DESIGN.md §3) as pydantic models.
+
+Each model is the JSON payload of one Kafka message; the CloudEvents envelope travels in
+the headers (see `shared.envelope`). `schemas/events/<Type>.v1.json` is generated from
+these classes and checked in CI, so a change here that breaks an existing contract fails
+the build: add optional fields, never remove, rename or retype — that needs a v2 model.
+"""
+
+from __future__ import annotations
+
+from shared.events.base import SERVICES, Contract, Event
+from shared.events.config import (
+    ExtractorSchemaRef,
+    JobConfig,
+    JobKind,
+    Limits,
+    LlmQuery,
+    Pagination,
+    PaginationType,
+    Schedule,
+    Scope,
+)
+from shared.events.content import (
+    ChunkIndexed,
+    DocumentUploaded,
+    ItemExtracted,
+    ItemKind,
+    LlmTaskCompleted,
+    PageFetched,
+)
+from shared.events.exports import ExportCompleted, ExportFormat, ExportRequested
+from shared.events.jobs import JobCreated, JobRejected, JobSubmitted
+from shared.events.runs import CrawlProgress, RunCancelled, RunCompleted, RunDeleted, RunStatus, TaskFailed
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    JobSubmitted,
+    JobRejected,
+    JobCreated,
+    PageFetched,
+    DocumentUploaded,
+    ChunkIndexed,
+    CrawlProgress,
+    ItemExtracted,
+    LlmTaskCompleted,
+    TaskFailed,
+    RunCompleted,
+    RunCancelled,
+    RunDeleted,
+    ExportRequested,
+    ExportCompleted,
+)
+
+EVENTS_BY_TYPE: dict[str, type[Event]] = {event.type_name(): event for event in EVENT_TYPES}
+
+__all__ = [
+    "EVENTS_BY_TYPE",
+    "EVENT_TYPES",
+    "SERVICES",
+    "ChunkIndexed",
+    "Contract",
+    "CrawlProgress",
+    "DocumentUploaded",
+    "Event",
+    "ExportCompleted",
+    "ExportFormat",
+    "ExportRequested",
+    "ExtractorSchemaRef",
+    "ItemExtracted",
+    "ItemKind",
+    "JobConfig",
+    "JobCreated",
+    "JobKind",
+    "JobRejected",
+    "JobSubmitted",
+    "Limits",
+    "LlmQuery",
+    "LlmTaskCompleted",
+    "PageFetched",
+    "Pagination",
+    "PaginationType",
+    "RunCancelled",
+    "RunCompleted",
+    "RunDeleted",
+    "RunStatus",
+    "Schedule",
+    "Scope",
+    "TaskFailed",
+]

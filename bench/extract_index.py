@@ -24,17 +24,18 @@ import trafilatura
 
 from services.extractor import store
 from services.extractor.app import SPEC
+from services.extractor.commands.search import search
 from services.extractor.domain.chunking import Chunk, chunk_blocks
 from services.extractor.domain.extract import extract
 from services.extractor.domain.search import chunk_id
 from services.extractor.embeddings import LocalEmbedder, count_tokens
 from services.extractor.pipeline import open_pipeline
-from services.extractor.search import search
 from services.extractor.vectors import ChunkPoint
 from shared import migrations
 from shared.config import Settings
 from shared.db import connect_admin, create_pool
 from shared.search_api import SearchMode, SearchRequest
+from shared.uow import Database
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "extractor"
 _BOILERPLATE_TOP = """<html lang="en"><head><meta charset="utf-8">
@@ -199,6 +200,7 @@ async def bench_search(settings: Settings, chunk_total: int, queries: int, sente
                 line.split("\t")[2]
                 for line in (FIXTURES / "retrieval" / "questions.tsv").read_text().splitlines()[1:]
             ]
+            db = Database(pool, service=SPEC.name, topic_prefix=settings.topic_prefix)
             for mode in SearchMode:
                 latencies = []
                 for number in range(queries):
@@ -206,7 +208,7 @@ async def bench_search(settings: Settings, chunk_total: int, queries: int, sente
                         tenant_id=tenant, query=questions[number % len(questions)], mode=mode
                     )
                     began = time.perf_counter()
-                    await search(pool, pipeline, request)
+                    await search(db, pipeline, request)
                     latencies.append((time.perf_counter() - began) * 1000)
                 latencies.sort()
                 p50 = latencies[len(latencies) // 2]

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
-from services.extractor import handlers, search, workers
+from services.extractor import handlers, http, workers
 from services.extractor.pipeline import Pipeline, open_pipeline
 from shared import runs
 from shared.events import DocumentUploaded, JobCreated, PageFetched, RunCancelled, RunDeleted
@@ -36,7 +36,7 @@ SPEC = ServiceSpec(
         RunDeleted: handlers.on_run_deleted,
     },
     migrations_dir=Path(__file__).parent / "migrations",
-    routes=search.routes,
+    routes=http.routes,
     lifespan=lifespan,
     workers=(workers.index_forever, workers.delete_runs_forever),
     checks=checks,

@@ -16,7 +16,7 @@ from rich.console import Console
 from shared.config import Settings
 
 if TYPE_CHECKING:
-    from services.extractor.reconcile import Report
+    from services.extractor.commands.reconcile import Report
 
 console = Console()
 
@@ -49,16 +49,18 @@ def reconcile(
 
 async def _reconcile(settings: Settings, run_id: UUID | None, repair: bool) -> Report:
     from services.extractor.app import SPEC
+    from services.extractor.commands.reconcile import reconcile as compare
     from services.extractor.pipeline import open_pipeline
-    from services.extractor.reconcile import reconcile as compare
     from shared.db import create_pool
     from shared.s3 import ObjectStore
     from shared.service import ServiceRuntime
+    from shared.uow import Database
 
     await ServiceRuntime(SPEC, settings).migrate()
-    pool = await create_pool(settings, "extractor")
+    pool = await create_pool(settings, SPEC.name)
+    db = Database(pool, service=SPEC.name, topic_prefix=settings.topic_prefix)
     try:
         async with ObjectStore.from_settings(settings) as objects, open_pipeline(settings) as pipeline:
-            return await compare(pool, pipeline, objects, run_id=run_id, repair=repair)
+            return await compare(db, pipeline, objects, run_id=run_id, repair=repair)
     finally:
         await pool.close()

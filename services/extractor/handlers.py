@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from services.extractor import store
+from services.extractor.commands.deletion import forget_run
+from services.extractor.commands.intake import Source, take_in
 from services.extractor.domain.search import page_document_id
-from services.extractor.intake import Source, take_in
+from services.extractor.pipeline import Pipeline
 from shared import runs
 from shared.consumer import HandlerContext
 from shared.events import DocumentUploaded, JobCreated, PageFetched, RunDeleted
+from shared.s3 import ObjectStore
 
 
 async def on_job_created(ctx: HandlerContext, event: JobCreated) -> None:
@@ -16,7 +18,7 @@ async def on_job_created(ctx: HandlerContext, event: JobCreated) -> None:
 
 
 async def on_page_fetched(ctx: HandlerContext, event: PageFetched) -> None:
-    await take_in(
+    await _take_in(
         ctx,
         Source(
             tenant_id=event.tenant_id,
@@ -37,7 +39,7 @@ async def on_page_fetched(ctx: HandlerContext, event: PageFetched) -> None:
 
 
 async def on_document_uploaded(ctx: HandlerContext, event: DocumentUploaded) -> None:
-    await take_in(
+    await _take_in(
         ctx,
         Source(
             tenant_id=event.tenant_id,
@@ -56,7 +58,10 @@ async def on_document_uploaded(ctx: HandlerContext, event: DocumentUploaded) -> 
     )
 
 
+async def _take_in(ctx: HandlerContext, source: Source) -> None:
+    await take_in(ctx.uow, ctx.resources.get(Pipeline), ctx.resources.get(ObjectStore), source)
+
+
 async def on_run_deleted(ctx: HandlerContext, event: RunDeleted) -> None:
     """Forget the run and leave its deletion to the deletion worker (rows, points, objects)."""
-    await runs.on_run_deleted(ctx, event)
-    await store.request_run_deletion(ctx.conn, tenant_id=event.tenant_id, run_id=event.run_id)
+    await forget_run(ctx.uow, tenant_id=event.tenant_id, run_id=event.run_id)

@@ -11,8 +11,8 @@ import httpx
 from starlette.routing import BaseRoute, Mount
 
 from services.ingest import handlers
-from services.ingest.api.app import create_app
-from services.ingest.api.deps import ApiContext
+from services.ingest.http.app import create_app
+from services.ingest.http.deps import ApiContext
 from services.ingest.scheduler import schedule_runs
 from shared.events import (
     ChunkIndexed,
@@ -24,7 +24,9 @@ from shared.events import (
     RunCompleted,
     TaskFailed,
 )
+from shared.s3 import ObjectStore
 from shared.service import ServiceRuntime, ServiceSpec
+from shared.uow import Database
 
 
 @contextlib.asynccontextmanager
@@ -36,12 +38,12 @@ async def _lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
 
 
 def _routes(runtime: ServiceRuntime) -> Sequence[BaseRoute]:
-    assert runtime.pool is not None and runtime.objects is not None
+    resources = runtime.resources
     context = ApiContext(
-        pool=runtime.pool,
-        objects=runtime.objects,
+        db=resources.get(Database),
+        objects=resources.get(ObjectStore),
         settings=runtime.settings,
-        http=runtime.resources.get(httpx.AsyncClient),
+        http=resources.get(httpx.AsyncClient),
     )
     return [Mount("", app=create_app(context))]
 

@@ -75,13 +75,16 @@ async def bootstrap_tenant(settings: Settings, tenant: str, email: str) -> Boots
     from services.ingest.app import SPEC
     from shared.db import create_pool
     from shared.service import ServiceRuntime
+    from shared.uow import Database
 
     await ServiceRuntime(SPEC, settings).migrate()
-    pool = await create_pool(settings, "ingest", max_size=1)
+    pool = await create_pool(settings, SPEC.name, max_size=1)
     try:
-        async with pool.acquire() as conn, conn.transaction():
+        async with Database(
+            pool, service=SPEC.name, topic_prefix=settings.topic_prefix
+        ).unit_of_work() as uow:
             return await commands.create_tenant_with_admin(
-                conn,
+                uow,
                 name=tenant,
                 email=email,
                 quota_pages_monthly=settings.default_quota_pages_monthly,

@@ -1,8 +1,10 @@
-"""What changes ingest's state and what it owes other services, in the caller's transaction:
-the HTTP API, the Kafka intake and the scheduler start, cancel and delete runs through here."""
+"""Ingest's application layer: what changes its state and what it owes other services, each
+inside the caller's unit of work. The HTTP API, the Kafka intake, the scheduler and uploads
+start, cancel and delete runs through here, and only here."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from uuid import UUID, uuid4
@@ -13,8 +15,16 @@ from services.ingest.domain.progress import final_status
 from services.ingest.domain.quota import QuotaExceeded, check_quota
 from services.ingest.domain.schedules import next_fire
 from shared.db import Connection
-from shared.events import JobConfig, JobCreated, RunCancelled, RunCompleted, RunDeleted, RunStatus
-from shared.outbox import Outbox
+from shared.events import (
+    DocumentUploaded,
+    JobConfig,
+    JobCreated,
+    RunCancelled,
+    RunCompleted,
+    RunDeleted,
+    RunStatus,
+)
+from shared.uow import UnitOfWork
 
 
 def this_month(now: datetime | None = None) -> date:
@@ -43,63 +53,126 @@ async def quota_problem(conn: Connection, *, tenant_id: UUID) -> QuotaExceeded |
 
 
 @dataclass(frozen=True)
+class StoredUpload:
+    """A file already stored in S3, to be indexed as part of an upload run."""
+
+    document_id: UUID
+    filename: str
+    content_type: str
+    size: int
+    s3_key: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A run to start: of a job (with its configuration) or of uploaded files."""
+
+    tenant_id: UUID
+    trigger: str  # api | kafka | schedule | upload
+    job_id: UUID | None = None
+    config: JobConfig | None = None
+    uploads: Sequence[StoredUpload] = ()
+    idempotency_key: str | None = None
+    submission_id: UUID | None = None
+    scheduled_for: datetime | None = None
+
+
+@dataclass(frozen=True)
 class StartedRun:
-    run_id: UUID
+    run_id: UUID | None  # None when refused
     created: bool
     job_id: UUID | None  # of the run found, which may differ from the one asked for
+    refused: QuotaExceeded | None = None
 
 
-async def start_run(
-    conn: Connection,
-    outbox: Outbox,
-    *,
-    tenant_id: UUID,
-    job_id: UUID,
-    config: JobConfig,
-    idempotency_key: str | None,
-    trigger: str,
-    submission_id: UUID | None = None,
-    scheduled_for: datetime | None = None,
-) -> StartedRun:
-    """A new run of the job and its JobCreated, or the run this key (or fire) already started."""
+async def start_run(uow: UnitOfWork, request: RunRequest) -> StartedRun:
+    """The one way a run starts, whoever asks (API, Kafka intake, scheduler, upload): a new run
+    and what it owes the other services (JobCreated, or one DocumentUploaded per file), or the
+    run this idempotency key (or schedule fire) already started, or a refusal over quota."""
+    conn, tenant_id = uow.conn, request.tenant_id
+    existing = await store.existing_run(
+        conn,
+        tenant_id=tenant_id,
+        idempotency_key=request.idempotency_key,
+        job_id=request.job_id,
+        scheduled_for=request.scheduled_for,
+    )
+    if existing is not None:  # a repeated key gets its run back, quota or not
+        return StartedRun(existing, False, await store.run_job_id(conn, tenant_id=tenant_id, run_id=existing))
+    if (exceeded := await quota_problem(conn, tenant_id=tenant_id)) is not None:
+        return StartedRun(None, False, request.job_id, exceeded)
     run_id, created = await store.create_run(
         conn,
         run_id=uuid4(),
         tenant_id=tenant_id,
-        job_id=job_id,
-        submission_id=submission_id,
-        idempotency_key=idempotency_key,
-        trigger=trigger,
-        scheduled_for=scheduled_for,
+        job_id=request.job_id,
+        submission_id=request.submission_id,
+        idempotency_key=request.idempotency_key,
+        kind="upload" if request.uploads else "crawl",
+        trigger=request.trigger,
+        scheduled_for=request.scheduled_for,
+        documents_expected=len(request.uploads) if request.uploads else None,
     )
-    if not created:
-        found_job = await store.run_job_id(conn, tenant_id=tenant_id, run_id=run_id)
-        return StartedRun(run_id, False, found_job)
-    await outbox.publish(
-        JobCreated(
-            tenant_id=tenant_id,
-            job_id=job_id,
-            run_id=run_id,
-            submission_id=submission_id,
-            config=config,
-            created_at=datetime.now(UTC),
+    if not created:  # started concurrently with the same key or fire
+        return StartedRun(run_id, False, await store.run_job_id(conn, tenant_id=tenant_id, run_id=run_id))
+    if request.uploads:
+        await _announce_uploads(uow, request, run_id)
+    else:
+        assert request.job_id is not None and request.config is not None, "a job run needs its job"
+        await uow.outbox.publish(
+            JobCreated(
+                tenant_id=tenant_id,
+                job_id=request.job_id,
+                run_id=run_id,
+                submission_id=request.submission_id,
+                config=request.config,
+                created_at=datetime.now(UTC),
+            )
         )
-    )
     metrics.RUNS.labels("started").inc()
-    return StartedRun(run_id, True, job_id)
+    return StartedRun(run_id, True, request.job_id)
 
 
-async def cancel_run(conn: Connection, outbox: Outbox, *, tenant_id: UUID, run_id: UUID) -> bool | None:
+async def _announce_uploads(uow: UnitOfWork, request: RunRequest, run_id: UUID) -> None:
+    for upload in request.uploads:
+        await store.insert_upload(
+            uow.conn,
+            document_id=upload.document_id,
+            tenant_id=request.tenant_id,
+            run_id=run_id,
+            filename=upload.filename,
+            content_type=upload.content_type,
+            s3_key=upload.s3_key,
+            size=upload.size,
+        )
+        await uow.outbox.publish(
+            DocumentUploaded(
+                tenant_id=request.tenant_id,
+                run_id=run_id,
+                document_id=upload.document_id,
+                filename=upload.filename,
+                content_type=upload.content_type,
+                content_hash=upload.content_hash,
+                s3_key=upload.s3_key,
+                size=upload.size,
+                source_type="upload",
+                uploaded_at=datetime.now(UTC),
+            )
+        )
+
+
+async def cancel_run(uow: UnitOfWork, *, tenant_id: UUID, run_id: UUID) -> bool | None:
     """True when cancelled now, False when it had already ended, None when there is no such run."""
-    locked = await store.lock_run_state(conn, run_id=run_id, tenant_id=tenant_id)
+    locked = await store.lock_run_state(uow.conn, run_id=run_id, tenant_id=tenant_id)
     if locked is None:
         return None
     job_id, state = locked
     if state.status in ("completed", "failed", "cancelled"):
         return False
-    await store.set_run_status(conn, run_id=run_id, tenant_id=tenant_id, status="cancelled")
+    await store.set_run_status(uow.conn, run_id=run_id, tenant_id=tenant_id, status="cancelled")
     metrics.RUNS.labels("cancelled").inc()
-    await outbox.publish(
+    await uow.outbox.publish(
         RunCancelled(
             tenant_id=tenant_id,
             job_id=job_id,
@@ -111,41 +184,50 @@ async def cancel_run(conn: Connection, outbox: Outbox, *, tenant_id: UUID, run_i
     return True
 
 
-async def delete_run(conn: Connection, outbox: Outbox, *, tenant_id: UUID, run_id: UUID) -> bool:
-    job_id = await store.run_job_id(conn, tenant_id=tenant_id, run_id=run_id)
-    if not await store.delete_run(conn, tenant_id=tenant_id, run_id=run_id):
+async def delete_run(uow: UnitOfWork, *, tenant_id: UUID, run_id: UUID) -> bool:
+    job_id = await store.run_job_id(uow.conn, tenant_id=tenant_id, run_id=run_id)
+    if not await store.delete_run(uow.conn, tenant_id=tenant_id, run_id=run_id):
         return False
-    await announce_deleted(outbox, tenant_id=tenant_id, job_id=job_id, run_id=run_id)
+    await _announce_deleted(uow, tenant_id=tenant_id, job_id=job_id, run_id=run_id)
     return True
 
 
-async def announce_deleted(outbox: Outbox, *, tenant_id: UUID, job_id: UUID | None, run_id: UUID) -> None:
+async def delete_job(uow: UnitOfWork, *, tenant_id: UUID, job_id: UUID) -> bool:
+    """The job and all its runs, each announced as deleted; False when there is no such job."""
+    runs = await store.delete_job(uow.conn, tenant_id=tenant_id, job_id=job_id)
+    if runs is None:
+        return False
+    for run_id in runs:
+        await _announce_deleted(uow, tenant_id=tenant_id, job_id=job_id, run_id=run_id)
+    return True
+
+
+async def _announce_deleted(uow: UnitOfWork, *, tenant_id: UUID, job_id: UUID | None, run_id: UUID) -> None:
     """Every service removes what it holds of the run when it sees this."""
-    await outbox.publish(
+    await uow.outbox.publish(
         RunDeleted(tenant_id=tenant_id, job_id=job_id, run_id=run_id, deleted_at=datetime.now(UTC))
     )
 
 
-async def finish_if_done(conn: Connection, outbox: Outbox, *, tenant_id: UUID, run_id: UUID) -> str | None:
+async def finish_if_done(uow: UnitOfWork, *, tenant_id: UUID, run_id: UUID) -> str | None:
     """After a progress event: end the run when every part is in; returns the final status."""
-    locked = await store.lock_run_state(conn, run_id=run_id, tenant_id=tenant_id)
+    locked = await store.lock_run_state(uow.conn, run_id=run_id, tenant_id=tenant_id)
     if locked is None:
         return None
     job_id, state = locked
     status = final_status(state)
     if status is None:
         return None
-    await store.set_run_status(conn, run_id=run_id, tenant_id=tenant_id, status=status)
+    await store.set_run_status(uow.conn, run_id=run_id, tenant_id=tenant_id, status=status)
     if job_id is not None:  # RunCompleted names a job; upload runs have none
-        await outbox.publish(
-            RunCompleted(
+        await uow.outbox.publish(
+            RunCompleted.now(
+                service=uow.service,
                 tenant_id=tenant_id,
                 job_id=job_id,
                 run_id=run_id,
-                service="ingest",
                 status=RunStatus(status),
                 counters={"extractor_outcomes": state.extractor_outcomes},
-                completed_at=datetime.now(UTC),
             )
         )
     return status
@@ -158,7 +240,7 @@ class IssuedKey:
 
 
 async def issue_key(
-    conn: Connection,
+    uow: UnitOfWork,
     *,
     tenant_id: UUID,
     user_id: UUID,
@@ -168,7 +250,7 @@ async def issue_key(
 ) -> IssuedKey:
     key = new_key()
     row = await store.create_key(
-        conn,
+        uow.conn,
         key_id=uuid4(),
         tenant_id=tenant_id,
         user_id=user_id,
@@ -189,19 +271,19 @@ class Bootstrapped:
 
 
 async def create_tenant_with_admin(
-    conn: Connection, *, name: str, email: str, quota_pages_monthly: int, max_active_runs: int
+    uow: UnitOfWork, *, name: str, email: str, quota_pages_monthly: int, max_active_runs: int
 ) -> Bootstrapped:
     """A new tenant, its first admin user and that user's key (how `trawl keys create` starts)."""
     tenant_id, user_id = uuid4(), uuid4()
     await store.create_tenant(
-        conn,
+        uow.conn,
         tenant_id=tenant_id,
         name=name,
         quota_pages_monthly=quota_pages_monthly,
         max_active_runs=max_active_runs,
     )
-    await store.create_user(conn, user_id=user_id, tenant_id=tenant_id, email=email, role="admin")
+    await store.create_user(uow.conn, user_id=user_id, tenant_id=tenant_id, email=email, role="admin")
     key = await issue_key(
-        conn, tenant_id=tenant_id, user_id=user_id, name="bootstrap", scopes=[], expires_at=None
+        uow, tenant_id=tenant_id, user_id=user_id, name="bootstrap", scopes=[], expires_at=None
     )
     return Bootstrapped(tenant_id, user_id, key)

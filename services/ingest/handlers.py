@@ -38,18 +38,22 @@ async def on_job_submitted(ctx: HandlerContext, event: JobSubmitted) -> None:
     if not stored:
         return await _reject(ctx, event, [f"job_id: no job {job_id} for this tenant"])
     started = await commands.start_run(
-        ctx.conn,
-        ctx.outbox,
-        tenant_id=event.tenant_id,
-        job_id=job_id,
-        config=verdict.config,
-        idempotency_key=event.idempotency_key or f"submission:{event.submission_id}",
-        trigger="kafka",
-        submission_id=event.submission_id,
+        ctx.uow,
+        commands.RunRequest(
+            tenant_id=event.tenant_id,
+            trigger="kafka",
+            job_id=job_id,
+            config=verdict.config,
+            idempotency_key=event.idempotency_key or f"submission:{event.submission_id}",
+            submission_id=event.submission_id,
+        ),
     )
     if not started.created and event.job_id is None:
-        # A repeated idempotency key: its run exists, so the job made for this copy is not needed.
+        # A repeated idempotency key (its run exists) or a run started elsewhere since the quota
+        # check took the last slot: the job made for this copy is not needed.
         await store.delete_job(ctx.conn, tenant_id=event.tenant_id, job_id=job_id)
+    if started.refused is not None:
+        return await _reject(ctx, event, [f"quota: {started.refused.reason}"])
     metrics.INTAKE.labels("accepted").inc()
 
 
@@ -145,6 +149,6 @@ async def on_run_completed(ctx: HandlerContext, event: RunCompleted) -> None:
 
 
 async def _finish_if_done(ctx: HandlerContext, tenant_id: UUID, run_id: UUID) -> None:
-    status = await commands.finish_if_done(ctx.conn, ctx.outbox, tenant_id=tenant_id, run_id=run_id)
+    status = await commands.finish_if_done(ctx.uow, tenant_id=tenant_id, run_id=run_id)
     if status is not None:
         metrics.RUNS.labels(status).inc()

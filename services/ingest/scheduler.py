@@ -11,54 +11,49 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-import asyncpg
-
 from services.ingest import commands, store
 from services.ingest.domain.schedules import due
-from shared.config import Settings
 from shared.events import JobConfig
-from shared.outbox import Outbox
 from shared.service import ServiceRuntime
+from shared.uow import Database
 
 log = logging.getLogger(__name__)
 
 _BATCH = 100
 
 
-async def fire_due_schedules(pool: asyncpg.Pool, settings: Settings, now: datetime) -> int:
+async def fire_due_schedules(db: Database, now: datetime) -> int:
     """Start the runs due at `now`; returns how many were started."""
     started = 0
-    async with pool.acquire() as conn, conn.transaction():
-        outbox = Outbox(conn, source="ingest", topic_prefix=settings.topic_prefix)
-        for job in await store.lock_due_jobs(conn, now=now, limit=_BATCH):
+    async with db.unit_of_work() as uow:
+        for job in await store.lock_due_jobs(uow.conn, now=now, limit=_BATCH):
             fire = due(job["schedule_cron"], job["schedule_timezone"], job["next_fire_at"], now)
             if fire is None:
                 continue
             await store.set_next_fire(
-                conn, tenant_id=job["tenant_id"], job_id=job["id"], next_fire_at=fire.next_fire_at
+                uow.conn, tenant_id=job["tenant_id"], job_id=job["id"], next_fire_at=fire.next_fire_at
             )
-            if (exceeded := await commands.quota_problem(conn, tenant_id=job["tenant_id"])) is not None:
-                log.warning(
-                    "scheduled fire %s of job %s skipped: %s", fire.fire_at, job["id"], exceeded.reason
-                )
-                continue
             run = await commands.start_run(
-                conn,
-                outbox,
-                tenant_id=job["tenant_id"],
-                job_id=job["id"],
-                config=JobConfig.model_validate(job["config"]),
-                idempotency_key=None,
-                trigger="schedule",
-                scheduled_for=fire.fire_at,
+                uow,
+                commands.RunRequest(
+                    tenant_id=job["tenant_id"],
+                    trigger="schedule",
+                    job_id=job["id"],
+                    config=JobConfig.model_validate(job["config"]),
+                    scheduled_for=fire.fire_at,
+                ),
             )
+            if run.refused is not None:
+                log.warning(
+                    "scheduled fire %s of job %s skipped: %s", fire.fire_at, job["id"], run.refused.reason
+                )
             started += run.created
     return started
 
 
 async def schedule_runs(runtime: ServiceRuntime) -> None:
     """The ingest worker that fires schedules, every `schedule_poll_seconds`."""
-    assert runtime.pool is not None
+    db = runtime.resources.get(Database)
     while True:
-        await fire_due_schedules(runtime.pool, runtime.settings, datetime.now(UTC))
+        await fire_due_schedules(db, datetime.now(UTC))
         await asyncio.sleep(runtime.settings.schedule_poll_seconds)

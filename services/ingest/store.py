@@ -383,7 +383,23 @@ async def create_run(
             documents_expected,
         )
         return created, True
-    existing: UUID = await conn.fetchval(
+    existing = await existing_run(
+        conn, tenant_id=tenant_id, idempotency_key=idempotency_key, job_id=job_id, scheduled_for=scheduled_for
+    )
+    assert existing is not None, "a run conflicted with one that does not exist"
+    return existing, False
+
+
+async def existing_run(
+    conn: Connection,
+    *,
+    tenant_id: UUID,
+    idempotency_key: str | None,
+    job_id: UUID | None,
+    scheduled_for: datetime | None,
+) -> UUID | None:
+    """The run this idempotency key (or this job's schedule fire) started, if any."""
+    found: UUID | None = await conn.fetchval(
         """SELECT id FROM runs WHERE tenant_id = $1
               AND ((idempotency_key = $2) OR (job_id = $3 AND scheduled_for = $4))""",
         tenant_id,
@@ -391,7 +407,7 @@ async def create_run(
         job_id,
         scheduled_for,
     )
-    return existing, False
+    return found
 
 
 async def run_job_id(conn: Connection, *, tenant_id: UUID, run_id: UUID) -> UUID | None:

@@ -46,9 +46,10 @@ class Api:
     clients: list[httpx.AsyncClient]
 
     async def tenant(self, name: str = "acme", **limits: Any) -> Tenant:
-        async with self.pool.acquire() as conn, conn.transaction():
+        assert self.runtime.db is not None
+        async with self.runtime.db.unit_of_work() as uow:
             made = await commands.create_tenant_with_admin(
-                conn,
+                uow,
                 name=name,
                 email=f"admin@{name}.example",
                 quota_pages_monthly=limits.get("quota_pages_monthly", 1000),

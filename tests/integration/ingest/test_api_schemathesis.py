@@ -53,10 +53,10 @@ def live_api(settings: Settings) -> Iterator[LiveApi]:
         )
         runtime = ServiceRuntime(SPEC, generous, http_port=0)
         await runtime.start()
-        assert runtime.pool is not None and runtime.http is not None
-        async with runtime.pool.acquire() as conn, conn.transaction():
+        assert runtime.db is not None and runtime.http is not None
+        async with runtime.db.unit_of_work() as uow:
             made = await commands.create_tenant_with_admin(
-                conn, name="fuzz", email="fuzz@example.com", quota_pages_monthly=1000, max_active_runs=1000
+                uow, name="fuzz", email="fuzz@example.com", quota_pages_monthly=1000, max_active_runs=1000
             )
         return LiveApi(runtime.http.url, made.key.plaintext)
 

@@ -4,13 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.ingest.api.runs import upload_type
 from services.ingest.domain.access import Role, Scope, allowed
 from services.ingest.domain.keys import key_digest, key_prefix, looks_like_key, new_key
 from services.ingest.domain.progress import RunState, final_status
 from services.ingest.domain.quota import check_quota
 from services.ingest.domain.ratelimit import take
 from services.ingest.domain.schedules import due, latest_fire, next_fire
+from services.ingest.http.runs import upload_type
 
 T0 = datetime(2026, 3, 28, 23, 0, tzinfo=UTC)
 

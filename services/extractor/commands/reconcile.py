@@ -12,12 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID
 
-import asyncpg
-
 from services.extractor import store
+from services.extractor.commands.indexing import upsert_chunks
 from services.extractor.pipeline import Pipeline
-from services.extractor.workers import upsert_chunks
 from shared.s3 import ObjectStore
+from shared.uow import Database
 
 
 @dataclass
@@ -36,10 +35,10 @@ class Report:
 
 
 async def reconcile(
-    pool: asyncpg.Pool, pipeline: Pipeline, objects: ObjectStore, *, run_id: UUID | None, repair: bool
+    db: Database, pipeline: Pipeline, objects: ObjectStore, *, run_id: UUID | None, repair: bool
 ) -> Report:
     report = Report(run_id)
-    async with pool.acquire() as conn:
+    async with db.connection() as conn:
         tenant_id = await store.run_tenant(conn, run_id) if run_id else None
         every_chunk = await store.chunk_ids(conn, run_id=run_id, indexed_only=False)
         indexed = await store.chunk_ids(conn, run_id=run_id, indexed_only=True)
@@ -54,14 +53,14 @@ async def reconcile(
     report.orphan_points = sorted(points - every_chunk)
     report.orphan_objects = sorted([key for key in unreferenced if await objects.exists(key)])
     if repair and not report.consistent:
-        await _repair(pool, pipeline, objects, report)
+        await _repair(db, pipeline, objects, report)
         report.repaired = True
     return report
 
 
-async def _repair(pool: asyncpg.Pool, pipeline: Pipeline, objects: ObjectStore, report: Report) -> None:
+async def _repair(db: Database, pipeline: Pipeline, objects: ObjectStore, report: Report) -> None:
     if report.missing_points:
-        async with pool.acquire() as conn:
+        async with db.connection() as conn:
             rows = await store.chunks_for_points(conn, report.missing_points)
         await upsert_chunks(pipeline, rows, {row["document_id"]: row for row in rows})
     await pipeline.vectors.delete_ids(report.orphan_points)

@@ -6,7 +6,6 @@ import asyncio
 import json
 import mimetypes
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -14,11 +13,10 @@ from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFil
 from fastapi.responses import StreamingResponse
 
 from services.ingest import commands, store
-from services.ingest.api.deps import ApiContext, Context, Principal, Reader, Writer
-from services.ingest.api.models import Progress, RunOut, UploadedDocument, UploadOut
-from services.ingest.api.problems import Problem, not_found
 from services.ingest.domain.progress import TERMINAL
-from shared.events import DocumentUploaded
+from services.ingest.http.deps import ApiContext, Context, Principal, Reader, Writer
+from services.ingest.http.models import Progress, RunOut, UploadedDocument, UploadOut
+from services.ingest.http.problems import Problem, not_found
 from shared.s3 import tenant_key
 
 router = APIRouter(prefix="/v1", tags=["runs and uploads"])
@@ -34,7 +32,7 @@ def run_out(row: dict[str, Any]) -> RunOut:
 
 
 async def load_run(context: ApiContext, principal: Principal, run_id: UUID) -> RunOut:
-    async with context.pool.acquire() as conn:
+    async with context.db.connection() as conn:
         row = await store.run_with_progress(conn, run_id=run_id, tenant_id=principal.tenant_id)
     if row is None:
         raise not_found("run", run_id)
@@ -49,7 +47,7 @@ async def list_runs(
     status: Annotated[str | None, Query(pattern="^(queued|running|completed|failed|cancelled)$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[RunOut]:
-    async with context.pool.acquire() as conn:
+    async with context.db.connection() as conn:
         rows = await store.list_runs(
             conn, tenant_id=principal.tenant_id, job_id=job_id, status=status, limit=limit
         )
@@ -90,7 +88,7 @@ async def run_events(
                 return
             await asyncio.sleep(_SSE_POLL_SECONDS)
             quiet += _SSE_POLL_SECONDS
-            async with context.pool.acquire() as conn:
+            async with context.db.connection() as conn:
                 row = await store.run_with_progress(conn, run_id=run_id, tenant_id=principal.tenant_id)
             current = None if row is None else run_out(row)
         yield f"event: end\ndata: {json.dumps({'status': 'deleted'})}\n\n"
@@ -104,10 +102,8 @@ async def run_events(
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut)
 async def cancel_run(run_id: UUID, principal: Writer, context: Context) -> RunOut:
-    async with context.pool.acquire() as conn, conn.transaction():
-        cancelled = await commands.cancel_run(
-            conn, context.outbox(conn), tenant_id=principal.tenant_id, run_id=run_id
-        )
+    async with context.db.unit_of_work() as uow:
+        cancelled = await commands.cancel_run(uow, tenant_id=principal.tenant_id, run_id=run_id)
     if cancelled is None:
         raise not_found("run", run_id)
     run = await load_run(context, principal, run_id)
@@ -119,10 +115,8 @@ async def cancel_run(run_id: UUID, principal: Writer, context: Context) -> RunOu
 @router.delete("/runs/{run_id}", status_code=204)
 async def delete_run(run_id: UUID, principal: Writer, context: Context) -> Response:
     """Deletes the run here and, through RunDeleted, everything every service holds of it."""
-    async with context.pool.acquire() as conn, conn.transaction():
-        if not await commands.delete_run(
-            conn, context.outbox(conn), tenant_id=principal.tenant_id, run_id=run_id
-        ):
+    async with context.db.unit_of_work() as uow:
+        if not await commands.delete_run(uow, tenant_id=principal.tenant_id, run_id=run_id):
             raise not_found("run", run_id)
     return Response(status_code=204)
 
@@ -178,7 +172,7 @@ async def upload(
         raise Problem(422, "files: send at least one file")
     if len(files) > MAX_FILES:
         raise Problem(422, f"files: at most {MAX_FILES} files per upload")
-    documents: list[tuple[UploadedDocument, str]] = []
+    uploads: list[commands.StoredUpload] = []
     for file in files:
         filename = _clean_filename(file.filename)
         content_type = upload_type(filename, file.content_type)
@@ -195,66 +189,37 @@ async def upload(
         stored = await context.objects.put_content_addressed(
             data, prefix=tenant_key(principal.tenant_id, "uploads"), content_type=content_type
         )
-        document = UploadedDocument(
-            document_id=uuid4(),
-            filename=filename,
-            content_type=content_type,
-            size=len(data),
-            s3_key=stored.key,
-        )
-        documents.append((document, stored.sha256))
-    run_id = await _record_upload(context, principal, documents, idempotency_key)
-    return UploadOut(run=await load_run(context, principal, run_id), documents=[doc for doc, _ in documents])
-
-
-async def _record_upload(
-    context: ApiContext,
-    principal: Principal,
-    documents: list[tuple[UploadedDocument, str]],
-    idempotency_key: str | None,
-) -> UUID:
-    """The run, its upload rows and one DocumentUploaded each, in one transaction."""
-    tenant_id = principal.tenant_id
-    async with context.pool.acquire() as conn, conn.transaction():
-        exceeded = await commands.quota_problem(conn, tenant_id=tenant_id)
-        run_id, created = await store.create_run(
-            conn,
-            run_id=uuid4(),
-            tenant_id=tenant_id,
-            job_id=None,
-            idempotency_key=idempotency_key,
-            kind="upload",
-            trigger="upload",
-            documents_expected=len(documents),
-        )
-        if not created:
-            return run_id
-        if exceeded is not None:
-            raise Problem(exceeded.status, exceeded.reason)
-        outbox = context.outbox(conn)
-        for document, content_hash in documents:
-            await store.insert_upload(
-                conn,
-                document_id=document.document_id,
-                tenant_id=tenant_id,
-                run_id=run_id,
-                filename=document.filename,
-                content_type=document.content_type,
-                s3_key=document.s3_key,
-                size=document.size,
+        uploads.append(
+            commands.StoredUpload(
+                document_id=uuid4(),
+                filename=filename,
+                content_type=content_type,
+                size=len(data),
+                s3_key=stored.key,
+                content_hash=stored.sha256,
             )
-            await outbox.publish(
-                DocumentUploaded(
-                    tenant_id=tenant_id,
-                    run_id=run_id,
-                    document_id=document.document_id,
-                    filename=document.filename,
-                    content_type=document.content_type,
-                    content_hash=content_hash,
-                    s3_key=document.s3_key,
-                    size=document.size,
-                    source_type="upload",
-                    uploaded_at=datetime.now(UTC),
-                )
-            )
-    return run_id
+        )
+    async with context.db.unit_of_work() as uow:
+        started = await commands.start_run(
+            uow,
+            commands.RunRequest(
+                tenant_id=principal.tenant_id,
+                trigger="upload",
+                uploads=uploads,
+                idempotency_key=idempotency_key,
+            ),
+        )
+    if started.refused is not None:
+        raise Problem(started.refused.status, started.refused.reason)
+    assert started.run_id is not None
+    documents = [
+        UploadedDocument(
+            document_id=upload.document_id,
+            filename=upload.filename,
+            content_type=upload.content_type,
+            size=upload.size,
+            s3_key=upload.s3_key,
+        )
+        for upload in uploads
+    ]
+    return UploadOut(run=await load_run(context, principal, started.run_id), documents=documents)

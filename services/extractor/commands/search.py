@@ -2,47 +2,34 @@
 
 Vector top-k from Qdrant and full-text top-k from Postgres (`websearch_to_tsquery`,
 `ts_rank_cd`) fused with Reciprocal Rank Fusion; `mode` picks one side or both. Both sides
-filter on the tenant. Ingest's public `/v1/search` calls this with the shared internal token.
+filter on the tenant. Ingest's public `/v1/search` reaches it through the extractor's
+internal HTTP route (`http.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
 from typing import Any
 from uuid import UUID
-
-import asyncpg
-from pydantic import ValidationError
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from services.extractor import metrics, store
 from services.extractor.domain.search import Fused, reciprocal_rank_fusion
 from services.extractor.pipeline import Pipeline
 from services.extractor.vectors import VectorFilter, VectorHit
-from shared.search_api import (
-    INTERNAL_SEARCH_PATH,
-    INTERNAL_TOKEN_HEADER,
-    SearchHit,
-    SearchMode,
-    SearchRequest,
-    SearchResponse,
-)
-from shared.service import ServiceRuntime
+from shared.search_api import SearchHit, SearchMode, SearchRequest, SearchResponse
+from shared.uow import Database
 
 _MIN_CANDIDATES = 50
 _URL_PREFIX_OVERFETCH = 10  # url prefixes are filtered after the vector search
 
 
-async def search(pool: asyncpg.Pool, pipeline: Pipeline, request: SearchRequest) -> SearchResponse:
+async def search(db: Database, pipeline: Pipeline, request: SearchRequest) -> SearchResponse:
     started = time.perf_counter()
     depth = max(request.limit * 4, _MIN_CANDIDATES)
     vector, keyword = await asyncio.gather(
         _vector_candidates(pipeline, request, depth) if request.mode is not SearchMode.KEYWORD else _none(),
-        _keyword_candidates(pool, request, depth) if request.mode is not SearchMode.VECTOR else _none(),
+        _keyword_candidates(db, request, depth) if request.mode is not SearchMode.VECTOR else _none(),
     )
 
     vector_scores = {hit.chunk_id: hit.score for hit in vector}
@@ -51,7 +38,7 @@ async def search(pool: asyncpg.Pool, pipeline: Pipeline, request: SearchRequest)
         [[hit.chunk_id for hit in vector], [chunk for chunk, _ in keyword]]
     )
     top = fused[: request.limit]
-    async with pool.acquire() as conn:
+    async with db.connection() as conn:
         details = await store.hit_details(
             conn, tenant_id=request.tenant_id, chunk_ids=[item.key for item in top], query=request.query
         )
@@ -104,10 +91,8 @@ async def _vector_candidates(pipeline: Pipeline, request: SearchRequest, depth: 
     return [hit for hit in hits if (hit.url or "").startswith(request.url_prefix)][:depth]
 
 
-async def _keyword_candidates(
-    pool: asyncpg.Pool, request: SearchRequest, depth: int
-) -> list[tuple[UUID, float]]:
-    async with pool.acquire() as conn:
+async def _keyword_candidates(db: Database, request: SearchRequest, depth: int) -> list[tuple[UUID, float]]:
+    async with db.connection() as conn:
         return await store.keyword_search(
             conn,
             tenant_id=request.tenant_id,
@@ -123,24 +108,3 @@ async def _keyword_candidates(
 
 async def _none() -> list[Any]:
     return []
-
-
-def routes(runtime: ServiceRuntime) -> list[BaseRoute]:
-    token = runtime.settings.internal_token.encode()
-
-    async def internal_search(request: Request) -> Response:
-        given = request.headers.get(INTERNAL_TOKEN_HEADER, "").encode()
-        if not hmac.compare_digest(given, token):
-            return JSONResponse({"detail": "missing or wrong internal token"}, status_code=401)
-        try:
-            body = SearchRequest.model_validate_json(await request.body())
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()
-            )
-            return JSONResponse({"detail": problems}, status_code=422)
-        pool = runtime.resources.get(asyncpg.Pool)
-        result = await search(pool, runtime.resources.get(Pipeline), body)
-        return JSONResponse(result.model_dump(mode="json"))
-
-    return [Route(INTERNAL_SEARCH_PATH, internal_search, methods=["POST"])]

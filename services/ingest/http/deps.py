@@ -9,31 +9,27 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-import asyncpg
 import httpx
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.ingest import metrics, store
-from services.ingest.api.problems import Problem
 from services.ingest.domain import ratelimit
 from services.ingest.domain.access import Role, Scope, allowed
 from services.ingest.domain.keys import key_digest, looks_like_key
+from services.ingest.http.problems import Problem
 from shared.config import Settings
 from shared.db import Connection
-from shared.outbox import Outbox
 from shared.s3 import ObjectStore
+from shared.uow import Database
 
 
 @dataclass(frozen=True)
 class ApiContext:
-    pool: asyncpg.Pool
+    db: Database
     objects: ObjectStore
     settings: Settings
     http: httpx.AsyncClient
-
-    def outbox(self, conn: Connection) -> Outbox:
-        return Outbox(conn, source="ingest", topic_prefix=self.settings.topic_prefix)
 
 
 @dataclass(frozen=True)
@@ -74,8 +70,9 @@ async def authenticate(
         raise _refuse("missing", "no API key: send 'Authorization: Bearer <key>'")
     if not looks_like_key(credentials.credentials):
         raise _refuse("malformed", "the API key is malformed; keys start with 'trawl_'")
-    async with context.pool.acquire() as conn:  # one connection for the lookup and the bucket
-        key = await store.key_by_digest(conn, key_digest(credentials.credentials))
+    # One unit of work for the lookup and the bucket: one connection, one round of the pool.
+    async with context.db.unit_of_work() as uow:
+        key = await store.key_by_digest(uow.conn, key_digest(credentials.credentials))
         now = datetime.now(UTC)
         if key is None:
             raise _refuse("unknown", "unknown API key")
@@ -87,28 +84,31 @@ async def authenticate(
             key["id"], key["tenant_id"], key["user_id"], Role(key["role"]), tuple(key["scopes"])
         )
         request.state.principal = principal
-        await _rate_limit(conn, context.settings, principal, now)
-    return principal
-
-
-async def _rate_limit(conn: Connection, settings: Settings, principal: Principal, now: datetime) -> None:
-    """The bucket lives in Postgres, so every ingest replica draws from the same one."""
-    async with conn.transaction():
-        bucket = await store.lock_bucket(conn, tenant_id=principal.tenant_id, key_id=principal.key_id)
-        decision = ratelimit.take(
-            bucket, now, rate=settings.rate_limit_per_second, capacity=float(settings.rate_limit_burst)
-        )
-        await store.save_bucket(
-            conn, tenant_id=principal.tenant_id, key_id=principal.key_id, bucket=decision.bucket
-        )
+        decision = await _take_token(uow.conn, context.settings, principal, now)
     if not decision.allowed:
         metrics.RATE_LIMITED.inc()
         wait = max(1, int(decision.retry_after + 0.999))
         raise Problem(
             429,
-            f"rate limit of {settings.rate_limit_per_second:g} requests/s per key exceeded; retry in {wait}s",
+            f"rate limit of {context.settings.rate_limit_per_second:g} requests/s per key exceeded; "
+            f"retry in {wait}s",
             headers={"Retry-After": str(wait)},
         )
+    return principal
+
+
+async def _take_token(
+    conn: Connection, settings: Settings, principal: Principal, now: datetime
+) -> ratelimit.Decision:
+    """The bucket lives in Postgres, so every ingest replica draws from the same one."""
+    bucket = await store.lock_bucket(conn, tenant_id=principal.tenant_id, key_id=principal.key_id)
+    decision = ratelimit.take(
+        bucket, now, rate=settings.rate_limit_per_second, capacity=float(settings.rate_limit_burst)
+    )
+    await store.save_bucket(
+        conn, tenant_id=principal.tenant_id, key_id=principal.key_id, bucket=decision.bucket
+    )
+    return decision
 
 
 def requires(scope: Scope) -> Callable[..., Awaitable[Principal]]:

@@ -6,9 +6,9 @@ import httpx
 from fastapi import APIRouter
 
 from services.ingest import store
-from services.ingest.api.deps import Context, Reader
-from services.ingest.api.models import SearchIn
-from services.ingest.api.problems import Problem, not_found
+from services.ingest.http.deps import Context, Reader
+from services.ingest.http.models import SearchIn
+from services.ingest.http.problems import Problem, not_found
 from shared.search_api import INTERNAL_SEARCH_PATH, INTERNAL_TOKEN_HEADER, SearchRequest, SearchResponse
 
 router = APIRouter(prefix="/v1", tags=["search"])
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/v1", tags=["search"])
 )
 async def search(body: SearchIn, principal: Reader, context: Context) -> SearchResponse:
     """Hybrid (vector + keyword), vector or keyword search over this tenant's indexed chunks."""
-    async with context.pool.acquire() as conn:
+    async with context.db.connection() as conn:
         if body.run_id is not None and not await store.run_with_progress(
             conn, run_id=body.run_id, tenant_id=principal.tenant_id
         ):

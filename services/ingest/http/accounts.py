@@ -8,8 +8,9 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Query, Response
 
 from services.ingest import commands, store
-from services.ingest.api.deps import Admin, Context, Principal, Reader, Writer
-from services.ingest.api.models import (
+from services.ingest.domain.access import Role, Scope, allowed
+from services.ingest.http.deps import Admin, Context, Principal, Reader, Writer
+from services.ingest.http.models import (
     AuditOut,
     CreatedKey,
     KeyIn,
@@ -21,15 +22,14 @@ from services.ingest.api.models import (
     UserIn,
     UserOut,
 )
-from services.ingest.api.problems import Problem, not_found
-from services.ingest.domain.access import Role, Scope, allowed
+from services.ingest.http.problems import Problem, not_found
 
 router = APIRouter(prefix="/v1", tags=["tenant, users and keys"])
 
 
 @router.get("/me", response_model=Me)
 async def me(principal: Reader, context: Context) -> Me:
-    async with context.pool.acquire() as conn:
+    async with context.db.connection() as conn:
         tenant = await store.get_tenant(conn, tenant_id=principal.tenant_id)
     return Me(
         tenant_id=principal.tenant_id,
@@ -43,7 +43,7 @@ async def me(principal: Reader, context: Context) -> Me:
 
 @router.get("/tenant", response_model=TenantOut)
 async def get_tenant(principal: Reader, context: Context) -> TenantOut:
-    async with context.pool.acquire() as conn:
+    async with context.db.connection() as conn:
         tenant = await store.get_tenant(conn, tenant_id=principal.tenant_id)
     if tenant is None:
         raise not_found("tenant", principal.tenant_id)
@@ -52,9 +52,9 @@ async def get_tenant(principal: Reader, context: Context) -> TenantOut:
 
 @router.patch("/tenant", response_model=TenantOut)
 async def set_tenant_limits(body: TenantLimits, principal: Admin, context: Context) -> TenantOut:
-    async with context.pool.acquire() as conn:
+    async with context.db.unit_of_work() as uow:
         tenant = await store.update_tenant_limits(
-            conn,
+            uow.conn,
             tenant_id=principal.tenant_id,
             quota_pages_monthly=body.quota_pages_monthly,
             max_active_runs=body.max_active_runs,
@@ -67,7 +67,7 @@ async def set_tenant_limits(body: TenantLimits, principal: Admin, context: Conte
 @router.get("/usage", response_model=UsageOut)
 async def usage(principal: Reader, context: Context) -> UsageOut:
     period = commands.this_month()
-    async with context.pool.acquire() as conn:
+    async with context.db.connection() as conn:
         tenant = await store.get_tenant(conn, tenant_id=principal.tenant_id)
         used = await store.usage(conn, tenant_id=principal.tenant_id, period=period)
         active = await store.count_active_runs(conn, tenant_id=principal.tenant_id)
@@ -86,18 +86,18 @@ async def usage(principal: Reader, context: Context) -> UsageOut:
 @router.post("/users", response_model=UserOut, status_code=201)
 async def create_user(body: UserIn, principal: Admin, context: Context) -> UserOut:
     user_id = uuid4()
-    async with context.pool.acquire() as conn:
+    async with context.db.unit_of_work() as uow:
         if not await store.create_user(
-            conn, user_id=user_id, tenant_id=principal.tenant_id, email=body.email, role=body.role.value
+            uow.conn, user_id=user_id, tenant_id=principal.tenant_id, email=body.email, role=body.role.value
         ):
             raise Problem(409, f"a user with email {body.email!r} already exists in this tenant")
-        user = await store.get_user(conn, tenant_id=principal.tenant_id, user_id=user_id)
+        user = await store.get_user(uow.conn, tenant_id=principal.tenant_id, user_id=user_id)
     return UserOut.model_validate(user)
 
 
 @router.get("/users", response_model=list[UserOut])
 async def list_users(principal: Admin, context: Context) -> list[UserOut]:
-    async with context.pool.acquire() as conn:
+    async with context.db.connection() as conn:
         users = await store.list_users(conn, tenant_id=principal.tenant_id)
     return [UserOut.model_validate(user) for user in users]
 
@@ -107,15 +107,15 @@ async def create_key(body: KeyIn, principal: Writer, context: Context) -> Create
     user_id = body.user_id or principal.user_id
     if user_id != principal.user_id and not principal.may(Scope.ADMIN):
         raise Problem(403, "only admins may create keys for other users")
-    async with context.pool.acquire() as conn, conn.transaction():
-        user = await store.get_user(conn, tenant_id=principal.tenant_id, user_id=user_id)
+    async with context.db.unit_of_work() as uow:
+        user = await store.get_user(uow.conn, tenant_id=principal.tenant_id, user_id=user_id)
         if user is None:
             raise not_found("user", user_id)
         beyond = [scope.value for scope in body.scopes if not allowed(Role(user["role"]), (), scope)]
         if beyond:
             raise Problem(422, f"scopes {beyond} exceed what the user's role {user['role']!r} allows")
         issued = await commands.issue_key(
-            conn,
+            uow,
             tenant_id=principal.tenant_id,
             user_id=user_id,
             name=body.name,
@@ -132,16 +132,16 @@ def _own_only(principal: Principal) -> UUID | None:
 
 @router.get("/keys", response_model=list[KeyOut])
 async def list_keys(principal: Reader, context: Context) -> list[KeyOut]:
-    async with context.pool.acquire() as conn:
+    async with context.db.connection() as conn:
         keys = await store.list_keys(conn, tenant_id=principal.tenant_id, user_id=_own_only(principal))
     return [KeyOut.model_validate(key) for key in keys]
 
 
 @router.delete("/keys/{key_id}", status_code=204)
 async def revoke_key(key_id: UUID, principal: Writer, context: Context) -> Response:
-    async with context.pool.acquire() as conn:
+    async with context.db.unit_of_work() as uow:
         if not await store.revoke_key(
-            conn, tenant_id=principal.tenant_id, key_id=key_id, user_id=_own_only(principal)
+            uow.conn, tenant_id=principal.tenant_id, key_id=key_id, user_id=_own_only(principal)
         ):
             raise not_found("key", key_id)
     return Response(status_code=204)
@@ -151,6 +151,6 @@ async def revoke_key(key_id: UUID, principal: Writer, context: Context) -> Respo
 async def audit_log(
     principal: Admin, context: Context, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[AuditOut]:
-    async with context.pool.acquire() as conn:
+    async with context.db.connection() as conn:
         entries = await store.list_audit(conn, tenant_id=principal.tenant_id, limit=limit)
     return [AuditOut.model_validate(entry) for entry in entries]

@@ -14,9 +14,9 @@ from uuid import uuid4
 from fastapi import FastAPI, Request, Response
 
 from services.ingest import metrics, store
-from services.ingest.api import accounts, jobs, problems, runs, search
-from services.ingest.api.deps import ApiContext, Principal
 from services.ingest.domain.submissions import escape_unstorable
+from services.ingest.http import accounts, jobs, problems, runs, search
+from services.ingest.http.deps import ApiContext, Principal
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,9 @@ def _too_large(request: Request, context: ApiContext) -> Response | None:
 async def _audit(context: ApiContext, request: Request, route: str, status: int, request_id: str) -> None:
     principal: Principal | None = getattr(request.state, "principal", None)
     try:
-        async with context.pool.acquire() as conn:
+        async with context.db.unit_of_work() as uow:
             await store.insert_audit(
-                conn,
+                uow.conn,
                 tenant_id=principal.tenant_id if principal else None,
                 actor=f"key:{principal.key_id}" if principal else "anonymous",
                 action=f"{request.method} {route}",

@@ -1,6 +1,6 @@
 """Taking in one stored page or upload: read, extract, chunk, write document + chunks + outcome.
 
-Runs inside the consumer's transaction (state and outbox together). Every document taken in
+Runs inside the consumer's unit of work (state and outbox together). Every document taken in
 owes exactly one outcome event: ChunkIndexed at once when there is nothing to index (with the
 reason in `skipped`), later from the indexer once its chunks are in the vector index, or a
 TaskFailed when the document itself is at fault (too large, broken).
@@ -12,30 +12,24 @@ import asyncio
 import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from uuid import UUID
 
 from services.extractor import metrics, store
 from services.extractor.domain.chunking import Chunk
 from services.extractor.domain.documents import DocumentError, ExtractedDocument
+from services.extractor.domain.outcomes import DocumentRef, chunk_indexed
 from services.extractor.pipeline import Pipeline
-from shared.consumer import HandlerContext
-from shared.events import ChunkIndexed, TaskFailed
+from shared.events import TaskFailed
 from shared.s3 import ObjectNotFoundError, ObjectStore
+from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Source:
+class Source(DocumentRef):
     """What PageFetched and DocumentUploaded have in common."""
 
-    tenant_id: UUID
-    job_id: UUID | None
-    run_id: UUID
-    document_id: UUID
     source_type: str
-    url: str | None
-    url_hash: str | None
     name: str | None
     content_type: str
     content_hash: str
@@ -44,9 +38,8 @@ class Source:
     unchanged: bool = False
 
 
-async def take_in(ctx: HandlerContext, source: Source) -> None:
-    pipeline = ctx.resources.get(Pipeline)
-    conn = ctx.conn
+async def take_in(uow: UnitOfWork, pipeline: Pipeline, objects: ObjectStore, source: Source) -> None:
+    conn = uow.conn
     if await store.run_is_deleted(conn, tenant_id=source.tenant_id, run_id=source.run_id):
         log.info("run %s was deleted; page not indexed", source.run_id)
         return
@@ -66,16 +59,16 @@ async def take_in(ctx: HandlerContext, source: Source) -> None:
         s3_key=source.s3_key,
         document_type="unknown",
     )
-    if source.unchanged or await _seen_in_job(ctx, source):
-        await _skip(ctx, pipeline, source, document, "unchanged")
+    if source.unchanged or await _seen_in_job(uow, source):
+        await _skip(uow, pipeline, source, document, "unchanged")
         return
     try:
-        result = await _extract(ctx, pipeline, source)
+        result = await _extract(pipeline, objects, source)
     except DocumentError as exc:
-        await _fail(ctx, source, document, str(exc))
+        await _fail(uow, source, document, str(exc))
         return
     if result is None:
-        await _skip(ctx, pipeline, source, document, "not_text")
+        await _skip(uow, pipeline, source, document, "not_text")
         return
     extracted, chunks = result
     document = replace(
@@ -85,18 +78,18 @@ async def take_in(ctx: HandlerContext, source: Source) -> None:
         metadata=extracted.metadata | {"filename": source.name} if source.name else extracted.metadata,
     )
     if not chunks:
-        await _skip(ctx, pipeline, source, document, "no_text")
+        await _skip(uow, pipeline, source, document, "no_text")
         return
     await store.insert_document(conn, document, chunks)
     metrics.DOCUMENTS.labels(document.document_type, "indexing").inc()
     metrics.CHUNKS.labels(document.document_type).inc(len(chunks))
 
 
-async def _seen_in_job(ctx: HandlerContext, source: Source) -> bool:
+async def _seen_in_job(uow: UnitOfWork, source: Source) -> bool:
     if source.job_id is None or source.url_hash is None:
         return False
     return await store.unchanged_in_job(
-        ctx.conn,
+        uow.conn,
         tenant_id=source.tenant_id,
         job_id=source.job_id,
         url_hash=source.url_hash,
@@ -105,13 +98,13 @@ async def _seen_in_job(ctx: HandlerContext, source: Source) -> bool:
 
 
 async def _extract(
-    ctx: HandlerContext, pipeline: Pipeline, source: Source
+    pipeline: Pipeline, objects: ObjectStore, source: Source
 ) -> tuple[ExtractedDocument, list[Chunk]] | None:
     limit = pipeline.settings.extractor_max_document_bytes
     if source.size > limit:
         raise DocumentError(f"document of {source.size:,} bytes exceeds the limit of {limit:,}")
     try:
-        data = await ctx.resources.get(ObjectStore).get(source.s3_key)
+        data = await objects.get(source.s3_key)
     except ObjectNotFoundError as exc:
         raise DocumentError(f"stored object {source.s3_key} is missing") from exc
     try:
@@ -128,43 +121,37 @@ async def _extract(
 
 
 async def _skip(
-    ctx: HandlerContext, pipeline: Pipeline, source: Source, document: store.NewDocument, reason: str
+    uow: UnitOfWork, pipeline: Pipeline, source: Source, document: store.NewDocument, reason: str
 ) -> None:
-    await store.insert_document(ctx.conn, replace(document, status="skipped", skipped=reason))
+    await store.insert_document(uow.conn, replace(document, status="skipped", skipped=reason))
     metrics.DOCUMENTS.labels(document.document_type, reason).inc()
-    await ctx.outbox.publish(
-        ChunkIndexed(
-            tenant_id=source.tenant_id,
-            job_id=source.job_id,
-            run_id=source.run_id,
-            document_id=source.document_id,
-            url=source.url,
+    await uow.outbox.publish(
+        chunk_indexed(
+            source,
             chunk_count=0,
             embedding_model=pipeline.embedder.model_name,
             indexed_at=datetime.now(UTC),
-            url_hash=source.url_hash,
             skipped=reason,
         )
     )
 
 
-async def _fail(ctx: HandlerContext, source: Source, document: store.NewDocument, error: str) -> None:
+async def _fail(uow: UnitOfWork, source: Source, document: store.NewDocument, error: str) -> None:
     log.warning("document %s not extracted: %s", source.document_id, error)
-    await store.insert_document(ctx.conn, replace(document, status="failed", error_message=error[:4000]))
+    await store.insert_document(uow.conn, replace(document, status="failed", error_message=error[:4000]))
     metrics.DOCUMENTS.labels(document.document_type, "failed").inc()
     ids = {"document_id": str(source.document_id), "s3_key": source.s3_key}
     if source.url_hash:
         ids["url_hash"] = source.url_hash
-    await ctx.outbox.publish(
-        TaskFailed(
+    await uow.outbox.publish(
+        TaskFailed.now(
+            service=uow.service,
             tenant_id=source.tenant_id,
-            service="extractor",
             task_kind="extract",
             job_id=source.job_id,
             run_id=source.run_id,
             ids=ids,
-            error=error[:4000],
+            error=error,
             attempts=1,
-            failed_at=datetime.now(UTC),
         )
     )

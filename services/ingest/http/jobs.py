@@ -11,8 +11,9 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from services.ingest import commands, store
-from services.ingest.api.deps import Context, Principal, Reader, Writer
-from services.ingest.api.models import (
+from services.ingest.domain.submissions import Rejected, validate_job_config
+from services.ingest.http.deps import Context, Principal, Reader, Writer
+from services.ingest.http.models import (
     ExtractorSchemaIn,
     ExtractorSchemaOut,
     JobIn,
@@ -23,9 +24,8 @@ from services.ingest.api.models import (
     RunStart,
     SubmissionOut,
 )
-from services.ingest.api.problems import Problem, not_found
-from services.ingest.api.runs import load_run
-from services.ingest.domain.submissions import Rejected, validate_job_config
+from services.ingest.http.problems import Problem, not_found
+from services.ingest.http.runs import load_run
 from shared.db import Connection
 from shared.events import JobConfig
 
@@ -34,9 +34,9 @@ router = APIRouter(prefix="/v1", tags=["projects, schemas and jobs"])
 
 @router.post("/projects", response_model=ProjectOut, status_code=201)
 async def create_project(body: ProjectIn, principal: Writer, context: Context) -> ProjectOut:
-    async with context.pool.acquire() as conn:
+    async with context.db.unit_of_work() as uow:
         row = await store.create_project(
-            conn,
+            uow.conn,
             project_id=uuid4(),
             tenant_id=principal.tenant_id,
             name=body.name,
@@ -47,14 +47,14 @@ async def create_project(body: ProjectIn, principal: Writer, context: Context) -
 
 @router.get("/projects", response_model=list[ProjectOut])
 async def list_projects(principal: Reader, context: Context) -> list[ProjectOut]:
-    async with context.pool.acquire() as conn:
+    async with context.db.connection() as conn:
         rows = await store.list_projects(conn, tenant_id=principal.tenant_id)
     return [ProjectOut.model_validate(row) for row in rows]
 
 
 @router.get("/projects/{project_id}", response_model=ProjectOut)
 async def get_project(project_id: UUID, principal: Reader, context: Context) -> ProjectOut:
-    async with context.pool.acquire() as conn:
+    async with context.db.connection() as conn:
         row = await store.get_project(conn, tenant_id=principal.tenant_id, project_id=project_id)
     if row is None:
         raise not_found("project", project_id)
@@ -74,9 +74,9 @@ async def create_extractor_schema(
     except SchemaError as exc:
         where = "/".join(str(part) for part in exc.absolute_path) or "(root)"
         raise Problem(422, f"definition is not a valid JSON Schema at {where}: {exc.message}") from exc
-    async with context.pool.acquire() as conn:
+    async with context.db.unit_of_work() as uow:
         row = await store.create_extractor_schema(
-            conn, tenant_id=principal.tenant_id, schema_id=uuid4(), **body.model_dump()
+            uow.conn, tenant_id=principal.tenant_id, schema_id=uuid4(), **body.model_dump()
         )
     if row is None:
         raise Problem(409, f"schema {body.name!r} version {body.version!r} already exists; use a new version")
@@ -85,14 +85,14 @@ async def create_extractor_schema(
 
 @router.get("/extractor-schemas", response_model=list[ExtractorSchemaOut])
 async def list_extractor_schemas(principal: Reader, context: Context) -> list[ExtractorSchemaOut]:
-    async with context.pool.acquire() as conn:
+    async with context.db.connection() as conn:
         rows = await store.list_extractor_schemas(conn, tenant_id=principal.tenant_id)
     return [_schema_out(row, principal) for row in rows]
 
 
 @router.get("/extractor-schemas/{schema_id}", response_model=ExtractorSchemaOut)
 async def get_extractor_schema(schema_id: UUID, principal: Reader, context: Context) -> ExtractorSchemaOut:
-    async with context.pool.acquire() as conn:
+    async with context.db.connection() as conn:
         row = await store.visible_extractor_schema(conn, tenant_id=principal.tenant_id, schema_id=schema_id)
     if row is None:
         raise not_found("extractor schema", schema_id)
@@ -101,10 +101,12 @@ async def get_extractor_schema(schema_id: UUID, principal: Reader, context: Cont
 
 @router.delete("/extractor-schemas/{schema_id}", status_code=204)
 async def delete_extractor_schema(schema_id: UUID, principal: Writer, context: Context) -> Response:
-    async with context.pool.acquire() as conn:
-        if not await store.delete_extractor_schema(conn, tenant_id=principal.tenant_id, schema_id=schema_id):
+    async with context.db.unit_of_work() as uow:
+        if not await store.delete_extractor_schema(
+            uow.conn, tenant_id=principal.tenant_id, schema_id=schema_id
+        ):
             visible = await store.visible_extractor_schema(
-                conn, tenant_id=principal.tenant_id, schema_id=schema_id
+                uow.conn, tenant_id=principal.tenant_id, schema_id=schema_id
             )
             if visible is not None:
                 raise Problem(403, "this public schema belongs to another tenant; it is read-only")
@@ -162,27 +164,29 @@ async def create_job(
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JobOut:
     job_id = uuid4()
-    async with context.pool.acquire() as conn:
+    async with context.db.connection() as conn:
         config = await _job_config(conn, body, principal)
-        try:
-            async with conn.transaction():
-                await store.upsert_job(
-                    conn,
-                    job_id=job_id,
-                    tenant_id=principal.tenant_id,
-                    config=config,
-                    extractor_schema_id=body.extractor_schema_id,
-                    next_fire_at=commands.first_fire(config),
-                    idempotency_key=idempotency_key,
-                )
-        except asyncpg.UniqueViolationError:  # the key was used before (or just now, concurrently)
-            assert idempotency_key is not None
+    try:
+        async with context.db.unit_of_work() as uow:
+            await store.upsert_job(
+                uow.conn,
+                job_id=job_id,
+                tenant_id=principal.tenant_id,
+                config=config,
+                extractor_schema_id=body.extractor_schema_id,
+                next_fire_at=commands.first_fire(config),
+                idempotency_key=idempotency_key,
+            )
+    except asyncpg.UniqueViolationError:  # the key was used before (or just now, concurrently)
+        assert idempotency_key is not None
+        async with context.db.connection() as conn:
             existing = await store.job_by_idempotency_key(
                 conn, tenant_id=principal.tenant_id, idempotency_key=idempotency_key
             )
-            assert existing is not None
-            response.status_code = 200
-            return _job_out(existing)
+        assert existing is not None
+        response.status_code = 200
+        return _job_out(existing)
+    async with context.db.connection() as conn:
         row = await store.get_job(conn, tenant_id=principal.tenant_id, job_id=job_id)
     assert row is not None
     return _job_out(row)
@@ -195,14 +199,14 @@ async def list_jobs(
     project_id: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[JobOut]:
-    async with context.pool.acquire() as conn:
+    async with context.db.connection() as conn:
         rows = await store.list_jobs(conn, tenant_id=principal.tenant_id, project_id=project_id, limit=limit)
     return [_job_out(row) for row in rows]
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
 async def get_job(job_id: UUID, principal: Reader, context: Context) -> JobOut:
-    async with context.pool.acquire() as conn:
+    async with context.db.connection() as conn:
         row = await store.get_job(conn, tenant_id=principal.tenant_id, job_id=job_id)
     if row is None:
         raise not_found("job", job_id)
@@ -212,15 +216,9 @@ async def get_job(job_id: UUID, principal: Reader, context: Context) -> JobOut:
 @router.delete("/jobs/{job_id}", status_code=204)
 async def delete_job(job_id: UUID, principal: Writer, context: Context) -> Response:
     """Deletes the job and all its runs (each announced with RunDeleted)."""
-    async with context.pool.acquire() as conn, conn.transaction():
-        runs = await store.delete_job(conn, tenant_id=principal.tenant_id, job_id=job_id)
-        if runs is None:
+    async with context.db.unit_of_work() as uow:
+        if not await commands.delete_job(uow, tenant_id=principal.tenant_id, job_id=job_id):
             raise not_found("job", job_id)
-        outbox = context.outbox(conn)
-        for run_id in runs:
-            await commands.announce_deleted(
-                outbox, tenant_id=principal.tenant_id, job_id=job_id, run_id=run_id
-            )
     return Response(status_code=204)
 
 
@@ -239,22 +237,23 @@ async def start_run(
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> RunOut:
     key = idempotency_key or (body.idempotency_key if body else None)
-    async with context.pool.acquire() as conn, conn.transaction():
-        job = await store.get_job(conn, tenant_id=principal.tenant_id, job_id=job_id)
+    async with context.db.unit_of_work() as uow:
+        job = await store.get_job(uow.conn, tenant_id=principal.tenant_id, job_id=job_id)
         if job is None:
             raise not_found("job", job_id)
-        exceeded = await commands.quota_problem(conn, tenant_id=principal.tenant_id)
         started = await commands.start_run(
-            conn,
-            context.outbox(conn),
-            tenant_id=principal.tenant_id,
-            job_id=job_id,
-            config=JobConfig.model_validate(job["config"]),
-            idempotency_key=key,
-            trigger="api",
+            uow,
+            commands.RunRequest(
+                tenant_id=principal.tenant_id,
+                trigger="api",
+                job_id=job_id,
+                config=JobConfig.model_validate(job["config"]),
+                idempotency_key=key,
+            ),
         )
-        if started.created and exceeded is not None:  # a repeated key still gets its run back
-            raise Problem(exceeded.status, exceeded.reason)  # and this rolls the new run back
+    if started.refused is not None:
+        raise Problem(started.refused.status, started.refused.reason)
+    assert started.run_id is not None
     if started.job_id != job_id:
         raise Problem(409, f"Idempotency-Key {key!r} already started run {started.run_id} of another job")
     response.status_code = 201 if started.created else 200
@@ -264,7 +263,7 @@ async def start_run(
 @router.get("/submissions/{submission_id}", response_model=SubmissionOut)
 async def get_submission(submission_id: UUID, principal: Reader, context: Context) -> SubmissionOut:
     """What the Kafka intake made of a JobSubmitted of this tenant (404 until it has been taken)."""
-    async with context.pool.acquire() as conn:
+    async with context.db.connection() as conn:
         outcome = await store.submission_outcome(
             conn, tenant_id=principal.tenant_id, submission_id=submission_id
         )

@@ -20,9 +20,9 @@ demo: setup
 	$(BIN)/trawl demo
 
 lint: setup
-	$(BIN)/ruff check shared services tests bench
-	$(BIN)/ruff format --check shared services tests bench
-	$(BIN)/mypy --strict shared services
+	$(BIN)/ruff check shared services trawl tests bench
+	$(BIN)/ruff format --check shared services trawl tests bench
+	$(BIN)/mypy --strict shared services trawl
 	$(BIN)/trawl schemas check
 
 test: lint

@@ -29,13 +29,13 @@ from uuid import uuid4
 import psutil
 
 from services.crawler.app import SPEC
-from shared import localstack
 from shared.config import Settings
 from shared.logging import configure_logging
 from shared.service import ServiceRuntime, running
 from tests.integration.crawler.conftest import start_crawl, wait_finished
 from tests.sites.server import site_process
 from tests.support import drop_isolated
+from trawl import localstack
 
 
 def cpu_seconds(process: psutil.Process) -> float:

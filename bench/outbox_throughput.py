@@ -21,13 +21,14 @@ from uuid import uuid4
 
 import asyncpg
 
-from shared import localstack, migrations
+from shared import migrations
 from shared.config import Settings
 from shared.db import connect_admin, create_pool
 from shared.events import TaskFailed
 from shared.kafka import delete_topics, ensure_topics
 from shared.outbox import Outbox, OutboxRelay, kafka_producer
 from shared.topics import topic_for
+from trawl import localstack
 
 SERVICE = "bench"
 

@@ -16,10 +16,10 @@ from uuid import uuid4
 
 import pytest
 
-from shared import localstack
 from shared.config import Settings
 from shared.s3 import ObjectStore
 from tests.support import drop_isolated
+from trawl import localstack
 
 
 def _docker_answers() -> bool:

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from services.ingest.cli import bootstrap_tenant
-from services.ingest.client import TrawlClient
-from services.ingest.demo import DEMO_SITE, crawl_demo_site, demo_settings, serving_demo_site
-from services.ingest.demo_site.content import ARTICLES, PRODUCTS
-from services.registry import all_specs
 from shared.config import Settings
 from shared.service import ServiceRuntime, running
+from trawl.api_commands import bootstrap_tenant
+from trawl.client import TrawlClient
+from trawl.demo import DEMO_SITE, crawl_demo_site, demo_settings, serving_demo_site
+from trawl.demo_site.content import ARTICLES, PRODUCTS
+from trawl.registry import all_specs
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,6 @@ import asyncpg
 import httpx
 import pytest
 
-from services.registry import all_specs
 from shared.config import Settings
 from shared.db import connect_admin
 from shared.events import SERVICES, JobConfig, JobRejected, JobSubmitted, LlmQuery
@@ -20,6 +19,7 @@ from shared.producer import publish_direct
 from shared.service import ServiceRuntime, running
 from shared.topics import topic_for
 from tests.support import consume_all, settings_env, wait_until
+from trawl.registry import all_specs
 
 pytestmark = pytest.mark.integration
 

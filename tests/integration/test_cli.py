@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from shared.cli import app
 from shared.config import Settings
 from shared.events import SERVICES
+from trawl.cli import app
 
 pytestmark = pytest.mark.integration
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from services.registry import consumers_by_event_type
 from shared import contracts
 from shared.events import Event, PageFetched
+from trawl.registry import consumers_by_event_type
 
 
 class Base(Event):

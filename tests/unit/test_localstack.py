@@ -18,15 +18,15 @@ from pathlib import Path
 import pytest
 
 from shared.config import Settings
-from shared.localstack import ComponentStatus, StackError, down, process, redact_dsn, status, up
-from shared.localstack.kafka import (
+from trawl.localstack import ComponentStatus, StackError, down, process, redact_dsn, status, up
+from trawl.localstack.kafka import (
     format_arguments,
     new_cluster_id,
     parse_java_major,
     render_server_properties,
 )
-from shared.localstack.postgres import server_options
-from shared.localstack.process import (
+from trawl.localstack.postgres import server_options
+from trawl.localstack.process import (
     MAX_SOCKET_PATH,
     Fingerprint,
     LocalComponent,
@@ -42,7 +42,7 @@ from shared.localstack.process import (
     wait_until,
     write_pid,
 )
-from shared.localstack.seaweed import PORTS, mini_arguments, render_s3_config, write_private
+from trawl.localstack.seaweed import PORTS, mini_arguments, render_s3_config, write_private
 
 SLEEP_SECONDS = "37"
 

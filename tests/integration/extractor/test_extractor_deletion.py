@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from services.extractor.pipeline import open_pipeline
 from services.extractor.vectors import ChunkPoint, VectorFilter
-from shared.cli import app
 from shared.config import Settings
 from shared.events import RunDeleted
 from tests.integration.extractor.conftest import running_extractor
 from tests.support import wait_until
+from trawl.cli import app
 
 pytestmark = pytest.mark.integration
 

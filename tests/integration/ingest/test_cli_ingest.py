@@ -15,12 +15,12 @@ from uuid import uuid4
 import pytest
 from typer.testing import CliRunner, Result
 
-from shared.cli import app
 from shared.config import Settings
 from shared.events import ChunkIndexed, PageFetched, RunCompleted, RunStatus
 from shared.producer import publish_direct
 from tests.integration.ingest.conftest import Api
 from tests.support import wait_until
+from trawl.cli import app
 
 pytestmark = pytest.mark.integration
 

@@ -13,12 +13,13 @@ from rich.console import Console
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from services.ingest.cli import bootstrap_tenant, crawl_job, follow, print_hits, print_summary
-from services.ingest.client import ApiError, TrawlClient, default_api_url
 from shared.config import Settings
 from shared.http import HealthServer
 from shared.logging import configure_logging
 from shared.service import ServiceRuntime, running
+from trawl.api_commands import bootstrap_tenant, crawl_job, follow, print_hits, print_summary
+from trawl.client import ApiError, TrawlClient, default_api_url
+from trawl.registry import all_specs
 
 DEMO_SITE = Path(__file__).parent / "demo_site" / "site"
 LOOPBACK = "127.0.0.0/8"
@@ -57,8 +58,6 @@ async def crawl_demo_site(client: TrawlClient, site_url: str, *, wait_seconds: f
 
 
 async def main_job(settings: Settings, console: Console, *, wait_seconds: float) -> bool:
-    from services.registry import all_specs
-
     configure_logging("trawl", "WARNING", json=False)
     settings = demo_settings(settings)
     runtimes = [ServiceRuntime(spec, settings) for spec in all_specs()]

@@ -1,6 +1,6 @@
 """Write the demo website into `site/` from `content.py` (run once; the output is committed).
 
-    .venv/bin/python -m services.ingest.demo_site.generate
+    .venv/bin/python -m trawl.demo_site.generate
 
 Articles (listed over two pages with a "next" link), product pages with schema.org Product
 data, an about page, robots.txt, and one PDF made with fpdf2 (a dev dependency).
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from services.ingest.demo_site.content import (
+from trawl.demo_site.content import (
     ARTICLES,
     PDF_FILE,
     PDF_PARAGRAPHS,

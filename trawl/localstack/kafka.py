@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from shared.config import LOCAL_KAFKA_CONTROLLER_PORT, LOCAL_KAFKA_PORT, REPO_ROOT
-from shared.localstack.process import (
+from trawl.localstack.process import (
     LOCALHOST,
     Fingerprint,
     LocalComponent,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -11,9 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.extractor import cli as extractor_cli
-from services.ingest.cli import register as register_ingest_commands
-from shared import contracts, dlq, localstack, migrations
+from shared import contracts, dlq, migrations
 from shared.config import Settings
 from shared.db import connect_admin
 from shared.kafka import ensure_topics
@@ -21,13 +20,17 @@ from shared.logging import configure_logging
 from shared.s3 import ObjectStore
 from shared.service import ServiceRuntime, run_until_signalled
 from shared.topics import all_topics
+from trawl import api_commands, localstack, reconcile
+
+# The services (and their heavy imports: trafilatura, onnxruntime, ...) are imported by the
+# commands that run them, so that `trawl up` or `trawl runs list` start at once.
 
 app = typer.Typer(help="Trawl: crawl, extract, index, search and export, over Kafka.", no_args_is_help=True)
 schemas_app = typer.Typer(help="Event contracts under schemas/.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
 dlq_app = typer.Typer(help="Dead-letter topics: what failed, and replay after a fix.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
-app.command("reconcile")(extractor_cli.reconcile)
+app.command("reconcile")(reconcile.reconcile)
 console = Console()
 
 
@@ -110,7 +113,7 @@ def migrate() -> None:
 
 
 async def _migrate_all(settings: Settings) -> dict[str, list[str]]:
-    from services.registry import all_specs
+    from trawl.registry import all_specs
 
     conn = await connect_admin(settings)
     try:
@@ -127,7 +130,7 @@ async def _migrate_all(settings: Settings) -> dict[str, list[str]]:
 @app.command("run-all")
 def run_all() -> None:
     """Run all five services in this process until Ctrl-C."""
-    from services.registry import all_specs
+    from trawl.registry import all_specs
 
     settings = _settings()
     configure_logging("trawl", settings.log_level, settings.log_json)
@@ -139,7 +142,7 @@ def schemas_generate(
     allow_breaking: Annotated[bool, typer.Option(help="overwrite an existing version incompatibly")] = False,
 ) -> None:
     """Write schemas/events/*.json and schemas/asyncapi.json from the models."""
-    from services.registry import consumers_by_event_type
+    from trawl.registry import consumers_by_event_type
 
     try:
         written = contracts.generate(
@@ -154,7 +157,7 @@ def schemas_generate(
 @schemas_app.command("check")
 def schemas_check() -> None:
     """Fail when contracts are stale or an existing event version changed incompatibly."""
-    from services.registry import consumers_by_event_type
+    from trawl.registry import consumers_by_event_type
 
     result = contracts.check(contracts.SCHEMAS_DIR, consumers_by_event_type())
     for problem in result.breaking:
@@ -197,7 +200,20 @@ def dlq_replay(topic: TopicFilter = None) -> None:
     console.print(f"replayed {len(letters)} dead letter(s)")
 
 
-register_ingest_commands(app)  # keys, crawl, runs, search, upload and the main job (`demo`)
+@app.command()
+def demo(
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the crawl")] = 240.0,
+) -> None:
+    """The main job: all services, a demo website, a crawl with progress, counts and two searches."""
+    from trawl.demo import main_job
+
+    started = time.monotonic()
+    ok = asyncio.run(main_job(_settings(), console, wait_seconds=timeout))
+    console.print(f"main job {'done' if ok else 'incomplete'} in {time.monotonic() - started:.0f}s")
+    raise typer.Exit(0 if ok else 1)
+
+
+api_commands.register(app)  # keys, crawl, runs, search, upload
 
 
 def main() -> None:

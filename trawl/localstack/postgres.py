@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 
 from shared.config import LOCAL_PG_PORT
-from shared.localstack.process import (
+from trawl.localstack.process import (
     LOCALHOST,
     Fingerprint,
     LocalComponent,

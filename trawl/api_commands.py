@@ -1,4 +1,4 @@
-"""`trawl` commands of the public API: keys, crawl, runs, search, upload, and the main job (`demo`).
+"""`trawl` commands of the public API: keys, crawl, runs, search, upload.
 
 Everything but `keys create` goes through the HTTP API. `keys create` bootstraps: it makes a
 tenant, its admin user and a key straight in ingest's tables (the API cannot authenticate a
@@ -21,10 +21,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from services.ingest import commands
-from services.ingest.client import ApiError, TrawlClient, resolve, save_config
 from services.ingest.commands import Bootstrapped
 from shared.config import Settings
 from shared.search_api import SearchMode
+from trawl.client import ApiError, TrawlClient, resolve, save_config
 
 console = Console()
 keys_app = typer.Typer(help="API keys: bootstrap a tenant and its first key.", no_args_is_help=True)
@@ -325,21 +325,9 @@ def submit(
     console.print(f"[green]accepted:[/green] run {outcome['run_id']}")
 
 
-def demo(
-    timeout: Annotated[float, typer.Option(help="seconds to wait for the crawl")] = 240.0,
-) -> None:
-    """The main job: all services, a demo website, a crawl with progress, counts and two searches."""
-    from services.ingest.demo import main_job
-
-    started = time.monotonic()
-    ok = asyncio.run(main_job(Settings(), console, wait_seconds=timeout))
-    console.print(f"main job {'done' if ok else 'incomplete'} in {time.monotonic() - started:.0f}s")
-    raise typer.Exit(0 if ok else 1)
-
-
 def register(app: typer.Typer) -> None:
     """Add these commands to the `trawl` CLI."""
     app.add_typer(keys_app, name="keys")
     app.add_typer(runs_app, name="runs")
-    for command in (crawl, submit, search, upload, demo):
+    for command in (crawl, submit, search, upload):
         app.command()(command)

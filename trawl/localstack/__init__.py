@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 import psutil
 
 from shared.config import Settings
-from shared.localstack.kafka import Kafka
-from shared.localstack.postgres import Postgres
-from shared.localstack.process import LocalComponent, Log, StackError, accepts_connections, exclusive_lock
-from shared.localstack.seaweed import Seaweed
+from trawl.localstack.kafka import Kafka
+from trawl.localstack.postgres import Postgres
+from trawl.localstack.process import LocalComponent, Log, StackError, accepts_connections, exclusive_lock
+from trawl.localstack.seaweed import Seaweed
 
 __all__ = ["ComponentStatus", "StackError", "down", "redact_dsn", "status", "up"]
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from shared.config import LOCAL_S3_PORT, Settings
-from shared.localstack.process import (
+from trawl.localstack.process import (
     LOCALHOST,
     Fingerprint,
     LocalComponent,

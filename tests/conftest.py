@@ -21,6 +21,23 @@ from shared.s3 import ObjectStore
 from tests.support import drop_isolated
 from trawl import localstack
 
+_STACK_FIXTURES = frozenset({"stack", "kafka_server", "postgres_server", "s3_server"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs the real Kafka, PostgreSQL or S3 says so with the `integration`
+    mark, so that `pytest -m "not integration"` runs everything that needs no stack."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if _STACK_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("integration") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests using the stack without pytest.mark.integration: " + ", ".join(unmarked)
+        )
+
 
 def _docker_answers() -> bool:
     try:

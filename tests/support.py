@@ -17,10 +17,10 @@ from aiokafka import AIOKafkaConsumer
 from shared import migrations
 from shared.config import Settings
 from shared.db import connect_admin
-from shared.events import SERVICES
-from shared.kafka import delete_topics, ensure_topics
+from shared.events import SERVICES, Event
+from shared.kafka import LagMonitor, consumer_group, delete_topics, ensure_topics
 from shared.outbox import OutboxRelay, kafka_producer
-from shared.topics import all_topics
+from shared.topics import all_topics, topic_for
 
 
 async def consume_all(
@@ -84,17 +84,52 @@ async def running_relay(pool: asyncpg.Pool, settings: Settings, service: str) ->
         await producer.stop()
 
 
-async def wait_until(probe: Any, *, within: float = 30.0, interval: float = 0.1) -> Any:
-    """Poll a probe (a function, sync or async) until it returns something truthy; returns the
-    last value, falsy when the time ran out."""
+class WaitTimedOut(AssertionError):
+    """A condition a test waited for never held; the message says what was last seen."""
+
+
+async def wait_until(probe: Any, *, within: float = 30.0, interval: float = 0.1, what: str = "") -> Any:
+    """Poll a probe (a function, sync or async) until it returns something truthy, and return
+    that value; fail the test with the last value seen when `within` seconds pass first."""
     deadline = time.monotonic() + within
     while True:
         value = probe()
         if inspect.isawaitable(value):
             value = await value
-        if value or time.monotonic() > deadline:
+        if value:
             return value
+        if time.monotonic() > deadline:
+            subject = what or getattr(probe, "__qualname__", repr(probe))
+            raise WaitTimedOut(f"{subject}: not true within {within:g}s; last seen {value!r}")
         await asyncio.sleep(interval)
+
+
+async def consumed_everything(
+    settings: Settings, service: str, event_types: list[type[Event]], *, within: float = 60.0
+) -> None:
+    """Wait until `service` has committed every record on the topics of `event_types`.
+
+    A service commits a record's offset only after the transaction of its handler (or of its
+    dead-lettering) commits, so once nothing is left uncommitted, whatever those records were
+    going to do has been done: the marker a negative check ("X did not happen") waits for."""
+    topics = [topic_for(event_type, settings.topic_prefix) for event_type in event_types]
+    monitor = LagMonitor(settings.kafka, consumer_group(settings, service), topics)
+    await monitor.start()
+    try:
+
+        async def lag() -> dict[str, int]:
+            return {f"{tp.topic}/{tp.partition}": behind for tp, behind in (await monitor.measure()).items()}
+
+        async def nothing_left() -> bool:
+            behind = await lag()
+            return bool(behind) and not any(behind.values())
+
+        try:
+            await wait_until(nothing_left, within=within, what=f"{service} consuming {topics}")
+        except WaitTimedOut as exc:
+            raise WaitTimedOut(f"{exc}; records not yet consumed per partition: {await lag()}") from None
+    finally:
+        await monitor.stop()
 
 
 class TcpProxy:

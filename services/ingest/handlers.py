@@ -127,7 +127,7 @@ _EXTRACTOR_PAGE_TASKS = frozenset({"extract", PageFetched.type_name(), DocumentU
 
 
 async def on_run_completed(ctx: HandlerContext, event: RunCompleted) -> None:
-    if event.service == "ingest":  # our own announcement of the whole run
+    if event.service == ctx.service:  # our own announcement of the whole run
         return
     if event.service == "crawler":  # its final counters, in case the last progress report was throttled
         await store.note_crawl_progress(

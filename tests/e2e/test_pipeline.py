@@ -18,7 +18,7 @@ from shared.events import SERVICES, JobConfig, JobRejected, JobSubmitted, LlmQue
 from shared.producer import publish_direct
 from shared.service import ServiceRuntime, running
 from shared.topics import topic_for
-from tests.support import consume_all, settings_env, wait_until
+from tests.support import consume_all, consumed_everything, settings_env, wait_until
 from trawl.registry import all_specs
 
 pytestmark = pytest.mark.integration
@@ -91,7 +91,7 @@ async def _follow_a_job(settings: Settings, conn: asyncpg.Connection) -> None:
     reasons = JobRejected.model_validate_json(rejected[0].value).reasons
     assert any(reason.startswith("seeds.0:") for reason in reasons)
     assert any(reason.startswith("limits.max_pages:") for reason in reasons)
-    await asyncio.sleep(1)
+    await consumed_everything(settings, "ingest", [JobSubmitted])
     assert (
         await conn.fetchval(f"SELECT count(*) FROM {schema('ingest')}.runs WHERE tenant_id = $1", tenant) == 1
     )

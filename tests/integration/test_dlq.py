@@ -21,7 +21,7 @@ from shared.envelope import Envelope
 from shared.events import JobConfig, JobCreated, TaskFailed
 from shared.service import ServiceRuntime, ServiceSpec
 from shared.topics import dlq_topic, topic_for
-from tests.support import consume_all, header, wait_until
+from tests.support import consume_all, consumed_everything, header, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -166,7 +166,7 @@ async def test_a_dead_letter_replayed_after_the_fix_is_processed_once(settings: 
                 "SELECT outcome = 'dead_lettered' FROM inbox WHERE event_id = $1", _id(headers)
             )
         )
-        await asyncio.sleep(1)
+        await consumed_everything(settings, "dlqtest", [JobCreated])  # the redelivery too
         letters = await dlq.pending(settings)
         assert [(letter.source_topic, letter.reason) for letter in letters] == [(topic, "handler")]
         assert "not fixed yet" in letters[0].error
@@ -178,7 +178,7 @@ async def test_a_dead_letter_replayed_after_the_fix_is_processed_once(settings: 
         )
         assert await dlq.pending(settings) == []
         assert await dlq.replay(settings) == []
-        await asyncio.sleep(1)
+        await consumed_everything(settings, "dlqtest", [JobCreated])
         assert await pool.fetchval("SELECT count(*) FROM effects WHERE note = 'flaky'") == 1
         assert await pool.fetchval("SELECT outcome FROM inbox WHERE event_id = $1", _id(headers)) == "handled"
 

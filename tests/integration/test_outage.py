@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import urlsplit, urlunsplit
 from uuid import uuid4
 
@@ -15,7 +14,7 @@ from shared.events import JobCreated
 from shared.producer import publish_direct
 from shared.topics import dlq_topic, topic_for
 from tests.integration.test_dlq import _job, running
-from tests.support import TcpProxy, consume_all, wait_until
+from tests.support import TcpProxy, consume_all, consumed_everything, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -29,11 +28,12 @@ async def test_an_event_handled_during_a_postgres_outage_is_applied_once_after_i
     through_proxy.__dict__.pop("postgres_dsn", None)  # recompute the cached DSN from pg_dsn
 
     async with running(through_proxy, attempts=2):
-        retried_before = _retried()
+        retried_before, attempts_before = _retried(), _attempts()
         await proxy.cut()
         event = _job(uuid4(), "during-outage")
         await publish_direct(settings, [event])
-        await asyncio.sleep(4)  # two attempts with 50 ms backoff would long be spent by now
+        # More handler attempts than the two the event may spend, all while Postgres is away.
+        await wait_until(lambda: _attempts() - attempts_before >= 3, within=60, what="handler attempts")
         await proxy.restore()
 
         direct = await connect_admin(settings)
@@ -43,7 +43,7 @@ async def test_an_event_handled_during_a_postgres_outage_is_applied_once_after_i
                 lambda: direct.fetchval(f"SELECT count(*) = 1 FROM {effects} WHERE note = 'during-outage'"),
                 within=60,
             )
-            await asyncio.sleep(1)
+            await consumed_everything(settings, "dlqtest", [JobCreated])
             assert await direct.fetchval(f"SELECT count(*) FROM {effects}") == 1
             assert _retried() == retried_before, "an outage must not spend the event's attempts"
         finally:
@@ -52,6 +52,12 @@ async def test_an_event_handled_during_a_postgres_outage_is_applied_once_after_i
         await consume_all(settings, [dlq_topic(topic_for(JobCreated, settings.topic_prefix))], expected=0)
         == []
     )
+
+
+def _attempts() -> float:
+    """Handler attempts of the test service, failed ones included (each observes its duration)."""
+    labels = {"service": "dlqtest", "event_type": JobCreated.type_name()}
+    return REGISTRY.get_sample_value("trawl_handler_seconds_count", labels) or 0.0
 
 
 def _retried() -> float:

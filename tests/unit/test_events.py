@@ -18,6 +18,7 @@ def test_topic_names_follow_the_convention() -> None:
 
 
 def test_a_job_config_carries_what_the_seeds_describe() -> None:
+    schema_id = str(uuid4())
     config = JobConfig.model_validate(
         {
             "kind": "scrape",
@@ -31,13 +32,32 @@ def test_a_job_config_carries_what_the_seeds_describe() -> None:
                 "url_template": "https://shop.example/p?page={page}",
                 "max_page": 9,
             },
-            "extractor_schema": {"schema_id": str(uuid4()), "definition": {"type": "object"}},
+            "extractor_schema": {"schema_id": schema_id, "definition": {"type": "object"}},
             "schedule": {"cron": "0 6 * * *", "timezone": "Europe/Berlin"},
             "options": {"render_js": False},
         }
     )
-    assert config.pagination.max_page == 9
-    assert config.limits.max_images == 50
+    assert config.model_dump(mode="json", exclude_defaults=True) == {
+        "kind": "scrape",
+        "seeds": ["https://shop.example/products"],
+        "keywords": ["running shoes"],
+        "brand_name": "Acme",
+        "scope": {"include_patterns": ["/products/"], "exclude_patterns": [r"\?sort="]},
+        "limits": {"max_pages": 500, "max_depth": 2, "max_images": 50},
+        "pagination": {
+            "type": "url_pattern",
+            "url_template": "https://shop.example/p?page={page}",
+            "max_page": 9,
+        },
+        "extractor_schema": {"schema_id": schema_id, "definition": {"type": "object"}},
+        "schedule": {"cron": "0 6 * * *", "timezone": "Europe/Berlin"},
+        "options": {"render_js": False},
+    }
+    # What was left out takes the documented defaults.
+    assert config.scope.same_registered_domain and config.scope.respect_robots
+    assert config.limits.per_host_concurrency == 2 and config.limits.max_retries == 3
+    assert config.pagination.start_page == 1
+    assert config.extractor_schema is not None and not config.extractor_schema.strict_validation
 
 
 @pytest.mark.parametrize(

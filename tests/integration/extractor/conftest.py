@@ -24,7 +24,7 @@ from shared.s3 import ObjectStore
 from shared.search_api import INTERNAL_SEARCH_PATH, INTERNAL_TOKEN_HEADER
 from shared.service import ServiceRuntime
 from shared.topics import topic_for
-from tests.support import consume_all
+from tests.support import consume_all, consumed_everything, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -111,6 +111,19 @@ class Extractor:
         indexed = [ChunkIndexed.model_validate_json(r.value) for r in records if "chunk-indexed" in r.topic]
         failed = [TaskFailed.model_validate_json(r.value) for r in records if "task-failed" in r.topic]
         return indexed, failed
+
+    async def settled(self) -> None:
+        """Every page and upload sent so far has been taken in, every chunk indexed, and every
+        event owed published: what the extractor was going to do with them is done."""
+        await consumed_everything(self.settings, "extractor", [PageFetched, DocumentUploaded])
+        await wait_until(
+            lambda: self.pool.fetchval("SELECT count(*) = 0 FROM chunks WHERE indexed_at IS NULL"),
+            what="every chunk indexed",
+        )
+        await wait_until(
+            lambda: self.pool.fetchval("SELECT count(*) = 0 FROM outbox WHERE published_at IS NULL"),
+            what="every event published",
+        )
 
     async def search(self, body: dict[str, Any], token: str | None = None) -> httpx.Response:
         assert self.runtime.http is not None

@@ -22,7 +22,7 @@ from shared.events import PageFetched
 from shared.s3 import ObjectStore
 from shared.topics import topic_for
 from tests.integration.extractor.conftest import running_extractor, stored_page
-from tests.support import prepare, wait_until
+from tests.support import prepare
 
 pytestmark = pytest.mark.integration
 
@@ -93,12 +93,7 @@ async def test_a_page_delivered_three_times_with_a_crash_before_the_upsert_is_in
         assert await pipeline.vectors.count(VectorFilter(tenant)) == 0
 
     async with running_extractor(settings) as extractor:
-        assert await wait_until(
-            lambda: extractor.pool.fetchval("SELECT count(*) = 0 FROM chunks WHERE indexed_at IS NULL"),
-            within=60,
-        )
-        indexed, _ = await extractor.outcomes(expected=1)
-        await asyncio.sleep(2)
+        await extractor.settled()
         indexed, _ = await extractor.outcomes(expected=1)
         rows = {
             row["id"]

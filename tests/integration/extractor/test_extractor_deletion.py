@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from services.extractor.pipeline import open_pipeline
 from services.extractor.vectors import ChunkPoint, VectorFilter
 from shared.config import Settings
-from shared.events import RunDeleted
+from shared.events import PageFetched, RunDeleted
 from tests.integration.extractor.conftest import running_extractor
-from tests.support import wait_until
+from tests.support import consumed_everything, wait_until
 from trawl.cli import app
 
 pytestmark = pytest.mark.integration
@@ -77,7 +77,7 @@ async def test_deleting_a_run_leaves_nothing_and_reconcile_repairs_injected_dama
             content_type="text/plain",
         )
         await extractor.publish([late])
-        await asyncio.sleep(2)
+        await consumed_everything(extractor.settings, "extractor", [PageFetched])
         assert await pool.fetchval("SELECT count(*) FROM documents WHERE run_id = $1", doomed) == 0
 
         # Damage: a lost point, a stray point, and an object of the deleted run back in S3.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from uuid import uuid4
 
@@ -123,8 +122,7 @@ async def test_the_same_page_delivered_three_times_is_indexed_once(extractor: Ex
             )
     finally:
         await producer.stop()
-    indexed, _ = await extractor.outcomes(expected=1)
-    await asyncio.sleep(1)
+    await extractor.settled()
     indexed, _ = await extractor.outcomes(expected=1)
     assert len(indexed) == 1
     chunks = await extractor.pool.fetchval("SELECT count(*) FROM chunks WHERE tenant_id = $1", tenant)

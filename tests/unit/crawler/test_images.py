@@ -80,13 +80,47 @@ def test_non_images_raise(data: bytes) -> None:
     assert refused.value.reason == "unreadable"
 
 
-@given(st.binary(max_size=300))
-def test_arbitrary_bytes_are_an_image_or_not_an_image(data: bytes) -> None:
+_FORMATS = st.sampled_from(["PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF"])
+_SIDES = st.integers(min_value=1, max_value=80)
+
+
+@given(_FORMATS, _SIDES, _SIDES, st.sampled_from(["RGB", "L", "P"]))
+def test_generated_images_are_read_exactly(image_format: str, width: int, height: int, mode: str) -> None:
+    if image_format == "JPEG" and mode == "P":
+        mode = "RGB"  # JPEG has no palette mode
+    assert inspect_image(encode(image_format, width, height, mode)) == ImageInfo(
+        width, height, image_format.lower()
+    )
+
+
+@st.composite
+def _bytes_and_truth(draw: st.DrawFn) -> tuple[bytes, ImageInfo | None]:
+    """Random bytes (the truth unknown), or a real image, whole or cut short or with a byte
+    flipped past its header (the truth known: if it reads as an image, it reads as this one)."""
+    if draw(st.booleans()):
+        return draw(st.binary(max_size=300)), None
+    image_format, width, height = draw(_FORMATS), draw(_SIDES), draw(_SIDES)
+    data = bytearray(encode(image_format, width, height))
+    damage = draw(st.sampled_from(["none", "truncate", "flip"]))
+    if damage == "truncate":
+        data = data[: draw(st.integers(min_value=0, max_value=len(data)))]
+    elif damage == "flip" and len(data) > 64:
+        data[draw(st.integers(min_value=64, max_value=len(data) - 1))] ^= 0xFF
+    truth = ImageInfo(width, height, image_format.lower())
+    return bytes(data), truth
+
+
+@given(_bytes_and_truth())
+def test_any_bytes_are_their_image_or_not_an_image(case: tuple[bytes, ImageInfo | None]) -> None:
+    data, truth = case
     try:
         info = inspect_image(data)
-    except NotAnImage:
+    except NotAnImage as refused:
+        assert refused.reason in ("unreadable", "too_many_pixels")
         return
     assert info.width > 0 and info.height > 0
+    if truth is not None:
+        assert info == truth
 
 
 @pytest.mark.parametrize(

@@ -93,7 +93,33 @@ def test_broken_xml_yields_what_can_be_recovered() -> None:
     assert parse_sitemap(b"<").urls == []
 
 
-@given(st.binary(max_size=500))
+_PATHS = st.lists(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_/", min_size=1, max_size=20), max_size=20
+)
+
+
+@st.composite
+def _sitemaps(draw: st.DrawFn) -> tuple[bytes, Sitemap]:
+    """A well-formed sitemap of random URLs (urlset, index or text; gzipped or not) and what it lists."""
+    urls = [f"https://example.com/{path}?n={number}" for number, path in enumerate(draw(_PATHS))]
+    kind = draw(st.sampled_from(["urlset", "index", "text"]))
+    if kind == "text":
+        body, expected = "\n".join(urls).encode(), Sitemap(urls=urls)
+    else:
+        outer, inner = ("urlset", "url") if kind == "urlset" else ("sitemapindex", "sitemap")
+        entries = "".join(f"<{inner}><loc>{url.replace('&', '&amp;')}</loc></{inner}>" for url in urls)
+        body = f'<?xml version="1.0"?><{outer} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</{outer}>'.encode()
+        expected = Sitemap(urls=urls) if kind == "urlset" else Sitemap(sitemaps=urls)
+    return (gzip.compress(body) if draw(st.booleans()) else body), expected
+
+
+@given(_sitemaps())
+def test_generated_sitemaps_list_exactly_their_urls(case: tuple[bytes, Sitemap]) -> None:
+    body, expected = case
+    assert parse_sitemap(body) == expected
+
+
+@given(st.one_of(st.binary(max_size=500), _sitemaps().map(lambda case: case[0][: len(case[0]) // 2])))
 def test_any_bytes_give_a_sitemap_or_a_sitemap_error(body: bytes) -> None:
     try:
         result = parse_sitemap(body)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.extractor.domain.chunking import chunk_blocks, split_words
+from services.extractor.domain.chunking import chunk_blocks
 from services.extractor.domain.documents import Block
 from services.extractor.embeddings import count_tokens, wordpiece
 
@@ -25,18 +26,35 @@ _LIMITS = st.integers(min_value=16, max_value=120).flatmap(
 )
 
 
+@dataclass(frozen=True)
+class _Word:
+    block: int
+    text: str
+    tokens: int
+
+
+def _real_tokens(text: str) -> int:
+    return len(wordpiece().encode(text, add_special_tokens=False).ids)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_BLOCK, min_size=1, max_size=4), _LIMITS)
 def test_chunks_respect_the_limit_cover_the_text_in_order_and_overlap_as_configured(
     blocks: list[Block], limits: tuple[int, int]
 ) -> None:
     max_tokens, overlap = limits
-    words = split_words(blocks, count_tokens, max_tokens)
+    # The oracle is the input itself: its whitespace-separated words in order, each with its
+    # block and its count under the model's real tokenizer (no word here is long enough to cut).
+    words = [
+        _Word(block_index, text, _real_tokens(text))
+        for block_index, block in enumerate(blocks)
+        for text in block.text.split()
+    ]
     chunks = chunk_blocks(blocks, count_tokens, max_tokens=max_tokens, overlap_tokens=overlap)
 
     for chunk in chunks:
         # The real tokenizer on the chunk's text agrees with the per-word sum, and it fits.
-        assert chunk.token_count == len(wordpiece().encode(chunk.text, add_special_tokens=False).ids)
+        assert chunk.token_count == _real_tokens(chunk.text)
         assert chunk.token_count <= max_tokens
         assert chunk.text.split() == [word.text for word in words[chunk.start : chunk.end]]
         assert len({words[i].block for i in range(chunk.start, chunk.end)}) == 1

@@ -109,6 +109,7 @@ class Settings(BaseSettings):
         default=None, description="the CLI's API key (default: the one `trawl keys create` saved)"
     )
     upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1, description="per uploaded file")
+    api_json_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="per JSON request body")
     rate_limit_per_second: float = Field(default=20.0, gt=0, description="per API key, on average")
     rate_limit_burst: int = Field(default=100, ge=1, description="per API key, at once")
     default_quota_pages_monthly: int = Field(default=1_000_000, ge=0, description="of a new tenant")

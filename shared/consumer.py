@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import asyncpg
 from pydantic import ValidationError
 
-from shared import metrics
+from shared import metrics, strictjson
 from shared.db import Connection
 from shared.envelope import REPLAY_HEADER, Envelope, EnvelopeError
 from shared.events import Event, TaskFailed
@@ -214,7 +214,7 @@ class EventConsumer:
             raise _Rejected(DeadLetterReason.UNKNOWN_TYPE, f"no handler for ce_type {envelope.type!r}")
         event_type, handler = known
         try:
-            payload = json.loads(record.value or b"")
+            payload = strictjson.loads(record.value or b"")
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise _Rejected(DeadLetterReason.UNDECODABLE, f"payload is not JSON: {exc}") from exc
         try:

@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaProducer
 from shared import metrics
 from shared.db import Connection
 from shared.envelope import Envelope
-from shared.events import Event
+from shared.events import MAX_EVENT_BYTES, Event
 from shared.topics import topic_for
 
 log = logging.getLogger(__name__)
@@ -63,11 +63,6 @@ def unpack_headers(data: bytes) -> list[tuple[str, bytes]]:
         headers.append((name, data[offset : offset + value_length]))
         offset += value_length
     return headers
-
-
-# Below Kafka's default message.max.bytes and the producer's max_request_size (1 MiB): an
-# event the relay could never send must fail the handler that writes it, not jam the relay.
-MAX_EVENT_BYTES = 900 * 1024
 
 
 class EventTooLarge(ValueError):

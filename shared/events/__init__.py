@@ -8,7 +8,7 @@ the build: add optional fields, never remove, rename or retype — that needs a 
 
 from __future__ import annotations
 
-from shared.events.base import SERVICES, Contract, Event
+from shared.events.base import MAX_EVENT_BYTES, SERVICES, Contract, Event
 from shared.events.config import (
     ExtractorSchemaRef,
     JobConfig,
@@ -55,6 +55,7 @@ EVENTS_BY_TYPE: dict[str, type[Event]] = {event.type_name(): event for event in 
 __all__ = [
     "EVENTS_BY_TYPE",
     "EVENT_TYPES",
+    "MAX_EVENT_BYTES",
     "SERVICES",
     "ChunkIndexed",
     "Contract",

@@ -7,6 +7,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+# Below Kafka's default message.max.bytes and the producer's max_request_size (1 MiB): an
+# event no broker would take must be refused where it is made (or asked for), not jam a relay.
+MAX_EVENT_BYTES = 900 * 1024
+
 SERVICES = ("ingest", "crawler", "extractor", "llm", "exporter")
 
 

@@ -11,7 +11,7 @@ from croniter import CroniterError, croniter
 from pydantic import ValidationError
 
 from services.ingest.domain.schedules import next_fire
-from shared.events import JobConfig
+from shared.events import MAX_EVENT_BYTES, JobConfig
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,34 @@ def validate_job_config(raw: dict[str, Any]) -> Accepted | Rejected:
         config = JobConfig.model_validate(raw)
     except ValidationError as exc:
         return _rejected([_describe(error) for error in exc.errors()])
-    reasons = _schedule_problems(config)
+    reasons = _url_problems(config) + _schedule_problems(config) + _size_problems(config)
     return _rejected(reasons) if reasons else Accepted(config)
+
+
+# What browsers and servers take in practice (RFC 9110 asks for at least 8,000 octets).
+MAX_URL_LENGTH = 8192
+# The envelope's headers and the ids JobCreated adds to the configuration.
+_EVENT_OVERHEAD = 4096
+
+
+def _url_problems(config: JobConfig) -> list[str]:
+    return [
+        f"seeds.{index}: a URL of {len(str(seed)):,} characters; at most {MAX_URL_LENGTH:,} are accepted"
+        for index, seed in enumerate(config.seeds)
+        if len(str(seed)) > MAX_URL_LENGTH
+    ]
+
+
+def _size_problems(config: JobConfig) -> list[str]:
+    """Every run of the job carries its configuration in a JobCreated event: one too large to
+    publish would fail every run, so the job is refused now."""
+    size = len(config.model_dump_json()) + _EVENT_OVERHEAD
+    if size <= MAX_EVENT_BYTES:
+        return []
+    return [
+        f"the job's configuration is {size:,} bytes as an event; at most {MAX_EVENT_BYTES:,} fit "
+        "(the seeds, options, schema and queries together): make them smaller"
+    ]
 
 
 def _rejected(reasons: list[str]) -> Rejected:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from services.ingest import commands, store
 from services.ingest.domain.access import Role, Scope, allowed
@@ -23,8 +23,9 @@ from services.ingest.http.models import (
     UserOut,
 )
 from services.ingest.http.problems import Problem, not_found
+from services.ingest.http.routing import api_router
 
-router = APIRouter(prefix="/v1", tags=["tenant, users and keys"])
+router = api_router("tenant, users and keys")
 
 
 @router.get("/me", response_model=Me)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import Header, Query, Response
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
@@ -25,11 +25,12 @@ from services.ingest.http.models import (
     SubmissionOut,
 )
 from services.ingest.http.problems import Problem, not_found
+from services.ingest.http.routing import api_router
 from services.ingest.http.runs import load_run
 from shared.db import Connection
 from shared.events import JobConfig
 
-router = APIRouter(prefix="/v1", tags=["projects, schemas and jobs"])
+router = api_router("projects, schemas and jobs")
 
 
 @router.post("/projects", response_model=ProjectOut, status_code=201)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.ingest.domain.access import Role, Scope
 from services.ingest.domain.submissions import unstorable_text
@@ -73,7 +73,14 @@ class KeyIn(Body):
     name: str = Field(default="", max_length=200)
     user_id: UUID | None = Field(default=None, description="admins may create keys for other users")
     scopes: list[Scope] = Field(default_factory=list, description="empty: everything the user's role allows")
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = Field(default=None, description="in the future, with a time zone")
+
+    @field_validator("expires_at")
+    @classmethod
+    def _in_the_future(cls, expires_at: datetime | None) -> datetime | None:
+        if expires_at is not None and expires_at <= datetime.now(UTC):
+            raise ValueError(f"{expires_at.isoformat()} has passed; a new key must expire in the future")
+        return expires_at
 
 
 class KeyOut(BaseModel):

@@ -54,6 +54,12 @@ def _field(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts[1:]) if len(parts) > 1 else ".".join(parts)
 
 
+def _message(error: Any) -> str:
+    if error["type"] == "json_invalid":
+        return f"the body is not valid JSON: {error.get('ctx', {}).get('error', 'cannot be parsed')}"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
 def install(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
@@ -63,9 +69,9 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         errors = [
             {
-                "field": _field(error["loc"]),
+                "field": _field(error["loc"]) if error["type"] != "json_invalid" else "",
                 "in": str(error["loc"][0]) if error["loc"] else "body",
-                "message": str(error["msg"]).removeprefix("Value error, "),
+                "message": _message(error),
             }
             for error in exc.errors()
         ]
@@ -79,6 +85,7 @@ def install(app: FastAPI) -> None:
             detail = f"no endpoint {request.method} {request.url.path}; see /docs"
         elif exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}; see /docs"
+
         return problem_response(request, Problem(exc.status_code, detail, headers=exc.headers))
 
     app.add_exception_handler(Problem, on_problem)

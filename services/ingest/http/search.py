@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import httpx
-from fastapi import APIRouter
 
 from services.ingest import store
 from services.ingest.http.deps import Context, Reader
 from services.ingest.http.models import SearchIn
 from services.ingest.http.problems import Problem, not_found
+from services.ingest.http.routing import api_router
 from shared.search_api import INTERNAL_SEARCH_PATH, INTERNAL_TOKEN_HEADER, SearchRequest, SearchResponse
 
-router = APIRouter(prefix="/v1", tags=["search"])
+router = api_router("search")
 
 
 @router.post(

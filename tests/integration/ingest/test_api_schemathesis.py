@@ -8,14 +8,18 @@ extractor's search endpoint, see conftest) runs on its own event loop in a threa
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
 from services.ingest import commands
@@ -90,6 +94,82 @@ def test_no_request_gets_a_server_error(live_api: LiveApi) -> None:
                 headers={"Authorization": f"Bearer {live_api.key}"},
                 checks=[not_a_server_error],
                 timeout=10,
+            )
+
+        call()
+
+
+# Values a JSON body may carry that Python's json module reads but no JSON reader should
+# accept, and values within JSON that are merely absurd. Each is planted somewhere in a body
+# schemathesis made valid for the operation.
+HOSTILE = (
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e999",
+    "-1e999",
+    "9" * 5000,
+    json.dumps("x" * 300_000),
+    "[" * 3000 + "]" * 3000,
+    json.dumps({"nested": {"deeper": [None, True, -0.0, 1e308]}}),
+)
+_MARK = "__planted__"
+
+
+def _locations(value: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every place in a JSON value, the value itself included."""
+    places = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            places += _locations(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            places += _locations(item, (*prefix, index))
+    return places
+
+
+def _planted(value: Any, where: tuple[str | int, ...], token: str) -> str:
+    """`value` as JSON text with `token` in place of what is at `where`."""
+
+    def replace(node: Any, path: tuple[str | int, ...]) -> Any:
+        if not path:
+            return _MARK
+        copy = dict(node) if isinstance(node, dict) else list(node)
+        copy[path[0]] = replace(node[path[0]], path[1:])  # type: ignore[index,call-overload]
+        return copy
+
+    return json.dumps(replace(value, where)).replace(json.dumps(_MARK), token, 1)
+
+
+def test_non_finite_huge_and_deep_values_in_bodies_are_4xx_not_5xx(live_api: LiveApi) -> None:
+    schema = schemathesis.openapi.from_url(f"{live_api.url}/openapi.json")
+    with_json_bodies = [
+        operation
+        for operation in (result.ok() for result in schema.get_all_operations())
+        if "application/json" in operation.definition.raw.get("requestBody", {}).get("content", {})
+    ]
+    assert len(with_json_bodies) >= 8
+    session = requests.Session()
+    for operation in with_json_bodies:
+
+        @given(operation.as_strategy(), st.data())
+        @hypothesis_settings(
+            max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
+        def call(case: schemathesis.Case, data: st.DataObject) -> None:
+            body = case.body if isinstance(case.body, dict | list) else {}
+            where = data.draw(st.sampled_from(_locations(body)), label="where")
+            token = data.draw(st.sampled_from(HOSTILE), label="token")
+            answer = session.request(
+                case.method,
+                f"{live_api.url}{case.formatted_path}",
+                params=case.query,
+                data=_planted(body, where, token).encode(),
+                headers={"Authorization": f"Bearer {live_api.key}", "Content-Type": "application/json"},
+                timeout=30,
+            )
+            assert answer.status_code < 500, (
+                f"{case.method} {case.formatted_path} with {token[:40]}: {answer.text}"
             )
 
         call()

@@ -10,7 +10,7 @@ from services.ingest.domain.progress import RunState, final_status
 from services.ingest.domain.quota import check_quota
 from services.ingest.domain.ratelimit import take
 from services.ingest.domain.schedules import due, latest_fire, next_fire
-from services.ingest.http.runs import upload_type
+from services.ingest.http.uploads import upload_type
 
 T0 = datetime(2026, 3, 28, 23, 0, tzinfo=UTC)
 
@@ -19,7 +19,10 @@ def test_keys_are_unique_prefixed_and_stored_as_their_hash() -> None:
     first, second = new_key(), new_key()
     assert first.plaintext != second.plaintext and first.digest != second.digest
     assert looks_like_key(first.plaintext) and first.plaintext.startswith(first.prefix)
-    assert key_prefix(first.plaintext) == first.prefix and key_digest(first.plaintext) == first.digest
+    assert key_prefix(first.plaintext) == first.prefix == first.plaintext[:18]
+    # The stored digest is the key's SHA-256 (a known vector: sha256(b"abc")).
+    assert key_digest("abc").hex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert first.digest == key_digest(first.plaintext) and len(first.digest) == 32
     assert first.plaintext.encode() not in first.digest
     assert not looks_like_key("Bearer something") and not looks_like_key("trawl_short")
 

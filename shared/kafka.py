@@ -44,26 +44,64 @@ _faststream_log.addFilter(_TopicsAreCreatedByUs())
 async def ensure_topics(
     bootstrap: str, topics: Iterable[str], *, partitions: int, replication: int = 1
 ) -> list[str]:
-    """Create the topics that do not exist yet; returns the ones created."""
+    """Create the topics that do not exist yet, and wait until they and the group coordinator
+    answer (a consumer or producer started a moment too early logs errors while it retries);
+    returns the topics created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
-        missing = [topic for topic in dict.fromkeys(topics) if topic not in existing]
-        if missing:
-            response = await admin.create_topics(
-                [
-                    NewTopic(topic, num_partitions=partitions, replication_factor=replication)
-                    for topic in missing
-                ]
-            )
-            # (topic, error code, message); "already exists" means another process won the race.
-            for topic, code, message in response.topic_errors:
-                if code not in (0, TopicAlreadyExistsError.errno):
-                    raise RuntimeError(f"creating topic {topic} failed: error {code} {message}")
+        missing = await _create_missing(admin, topics, partitions=partitions, replication=replication)
+        await _until_ready(bootstrap, admin, missing)
         return missing
     finally:
         await admin.close()
+
+
+_READY_TIMEOUT = 30.0
+
+
+async def _create_missing(
+    admin: AIOKafkaAdminClient, topics: Iterable[str], *, partitions: int, replication: int
+) -> list[str]:
+    existing = set(await admin.list_topics())
+    missing = [topic for topic in dict.fromkeys(topics) if topic not in existing]
+    if missing:
+        response = await admin.create_topics(
+            [NewTopic(topic, num_partitions=partitions, replication_factor=replication) for topic in missing]
+        )
+        # (topic, error code, message); "already exists" means another process won the race.
+        for topic, code, message in response.topic_errors:
+            if code not in (0, TopicAlreadyExistsError.errno):
+                raise RuntimeError(f"creating topic {topic} failed: error {code} {message}")
+    return missing
+
+
+async def _until_ready(bootstrap: str, admin: AIOKafkaAdminClient, created: list[str]) -> None:
+    """Every partition of the new topics answers for its offsets at its leader (the cluster's
+    metadata names a leader a moment before the leader serves), and consumer groups have a
+    coordinator (the first FindCoordinator of a fresh cluster creates its offsets topic)."""
+    async with asyncio.timeout(_READY_TIMEOUT):
+        while created:
+            described = await admin.describe_topics(created)
+            if len(described) == len(created) and all(
+                topic["error_code"] == 0 and all(part["leader"] >= 0 for part in topic["partitions"])
+                for topic in described
+            ):
+                break
+            await asyncio.sleep(0.1)
+        if created:
+            offsets = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+            await offsets.start()
+            try:
+                await offsets.end_offsets(await topic_partitions(admin, created))
+            finally:
+                await offsets.stop()
+        while True:
+            try:
+                await admin.find_coordinator("trawl-readiness")
+                return
+            except KafkaError:
+                await asyncio.sleep(0.1)
 
 
 async def delete_topics(bootstrap: str, topics: Iterable[str]) -> None:

@@ -35,6 +35,11 @@ class SearchQuery(BaseModel):
     run_id: UUID | None = None
     document_type: str | None = Field(default=None, max_length=50)
     url_prefix: str | None = Field(default=None, max_length=2048)
+    distinct_urls: bool = Field(
+        default=True,
+        description="one hit per URL: its best chunk of the URL's latest version (the run's, with "
+        "run_id), so a site crawled twice is not found twice; false: every matching chunk",
+    )
 
 
 class SearchRequest(SearchQuery):

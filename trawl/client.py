@@ -33,12 +33,18 @@ def config_path(settings: Settings) -> Path:
     return settings.home / CONFIG_FILE
 
 
-def save_config(settings: Settings, *, api_url: str, api_key: str) -> Path:
+def save_config(settings: Settings, *, api_url: str, api_key: str, tenant: str) -> Path:
     path = config_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
-    path.write_text(json.dumps({"api_url": api_url, "api_key": api_key}, indent=2))
+    path.write_text(json.dumps({"api_url": api_url, "api_key": api_key, "tenant": tenant}, indent=2))
     return path
+
+
+def saved_tenant(settings: Settings) -> str | None:
+    """The tenant whose key the other commands use now, if one was saved."""
+    path = config_path(settings)
+    return json.loads(path.read_text()).get("tenant") if path.exists() else None
 
 
 def default_api_url(settings: Settings) -> str:
@@ -117,11 +123,17 @@ class TrawlClient:
         await self._call("DELETE", f"/v1/runs/{run_id}")
 
     async def search(
-        self, query: str, *, mode: str = "hybrid", run_id: str | None = None, limit: int = 5
+        self,
+        query: str,
+        *,
+        mode: str = "hybrid",
+        run_id: str | None = None,
+        limit: int = 5,
+        distinct_urls: bool = True,
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {"query": query, "mode": mode, "limit": limit} | (
-            {"run_id": run_id} if run_id else {}
-        )
+        body: dict[str, Any] = {"query": query, "mode": mode, "limit": limit, "distinct_urls": distinct_urls}
+        if run_id:
+            body["run_id"] = run_id
         result: dict[str, Any] = await self._call("POST", "/v1/search", json=body)
         return result
 

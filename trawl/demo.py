@@ -17,8 +17,9 @@ from shared.config import Settings
 from shared.http import HealthServer
 from shared.logging import configure_logging
 from shared.service import ServiceRuntime, running
-from trawl.api_commands import bootstrap_tenant, crawl_job, follow, print_hits, print_summary
+from trawl.api_commands import bootstrap_tenant, print_hits
 from trawl.client import ApiError, TrawlClient, default_api_url
+from trawl.crawling import follow, job_body, print_summary
 from trawl.registry import all_specs
 
 DEMO_SITE = Path(__file__).parent / "demo_site" / "site"
@@ -50,9 +51,7 @@ def demo_settings(settings: Settings) -> Settings:
 
 
 async def crawl_demo_site(client: TrawlClient, site_url: str, *, wait_seconds: float) -> dict[str, Any]:
-    job = await client.create_job(
-        crawl_job(f"{site_url}/index.html", max_pages=100, depth=4, include=[], exclude=[], schema_id=None)
-    )
+    job = await client.create_job(job_body([f"{site_url}/index.html"], {}, max_pages=100, depth=4))
     run = await client.start_run(job["id"], idempotency_key=f"demo-{job['id']}")
     return await follow(client, run["id"], wait_seconds=wait_seconds)
 

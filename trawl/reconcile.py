@@ -11,14 +11,12 @@ from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import typer
-from rich.console import Console
 
 from shared.config import Settings
+from trawl.console import console
 
 if TYPE_CHECKING:
     from services.extractor.commands.reconcile import Report
-
-console = Console()
 
 
 def reconcile(

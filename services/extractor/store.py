@@ -341,6 +341,28 @@ async def hit_details(
     return {row["id"]: row for row in rows}
 
 
+async def latest_documents(
+    conn: Connection,
+    *,
+    tenant_id: UUID,
+    urls: Sequence[str],
+    job_id: UUID | None,
+    run_id: UUID | None,
+) -> dict[str, UUID]:
+    """For each URL, the document of its latest indexed version (within the job or run given)."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (url) url, id FROM documents
+            WHERE tenant_id = $1 AND url = ANY($2::text[]) AND status = 'indexed'
+              AND ($3::uuid IS NULL OR job_id = $3) AND ($4::uuid IS NULL OR run_id = $4)
+            ORDER BY url, created_at DESC, id""",
+        tenant_id,
+        list(urls),
+        job_id,
+        run_id,
+    )
+    return {row["url"]: row["id"] for row in rows}
+
+
 # -- reconciliation (all tenants) --------------------------------------------------------
 
 

@@ -13,10 +13,13 @@ import time
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+
 from services.extractor import metrics, store
 from services.extractor.domain.search import Fused, reciprocal_rank_fusion
 from services.extractor.pipeline import Pipeline
 from services.extractor.vectors import VectorFilter, VectorHit
+from shared.db import Connection
 from shared.search_api import SearchHit, SearchMode, SearchRequest, SearchResponse
 from shared.uow import Database
 
@@ -37,11 +40,14 @@ async def search(db: Database, pipeline: Pipeline, request: SearchRequest) -> Se
     fused: list[Fused[UUID]] = reciprocal_rank_fusion(
         [[hit.chunk_id for hit in vector], [chunk for chunk, _ in keyword]]
     )
-    top = fused[: request.limit]
+    # One URL's older versions fall out after fusion, so take enough candidates to fill the page.
+    top = fused if request.distinct_urls else fused[: request.limit]
     async with db.connection() as conn:
         details = await store.hit_details(
             conn, tenant_id=request.tenant_id, chunk_ids=[item.key for item in top], query=request.query
         )
+        if request.distinct_urls:
+            top = await _one_per_url(conn, request, top, details)
     hits = []
     for item in top:
         row = details.get(item.key)
@@ -78,6 +84,32 @@ async def search(db: Database, pipeline: Pipeline, request: SearchRequest) -> Se
     took = time.perf_counter() - started
     metrics.SEARCH_SECONDS.labels(request.mode.value).observe(took)
     return SearchResponse(query=request.query, mode=request.mode, hits=hits, took_ms=took * 1000)
+
+
+async def _one_per_url(
+    conn: Connection, request: SearchRequest, fused: list[Fused[UUID]], details: dict[UUID, asyncpg.Record]
+) -> list[Fused[UUID]]:
+    """The best-ranked chunk of each URL's latest version, in rank order; chunks without a URL
+    (uploads) are each their own."""
+    urls = {row["url"] for row in details.values() if row["url"] is not None}
+    latest = await store.latest_documents(
+        conn, tenant_id=request.tenant_id, urls=sorted(urls), job_id=request.job_id, run_id=request.run_id
+    )
+    kept: list[Fused[UUID]] = []
+    seen: set[str] = set()
+    for item in fused:
+        row = details.get(item.key)
+        if row is None:
+            continue
+        url = row["url"]
+        if url is not None and (url in seen or latest.get(url) != row["document_id"]):
+            continue
+        if url is not None:
+            seen.add(url)
+        kept.append(item)
+        if len(kept) == request.limit:
+            break
+    return kept
 
 
 async def _vector_candidates(pipeline: Pipeline, request: SearchRequest, depth: int) -> list[VectorHit]:

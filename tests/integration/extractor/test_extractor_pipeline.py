@@ -173,3 +173,45 @@ async def test_search_never_crosses_tenants_in_any_mode(extractor: Extractor) ->
     ).status_code == 401
     bad = await extractor.search({"tenant_id": "not-a-uuid", "query": ""})
     assert bad.status_code == 422 and "tenant_id" in bad.json()["detail"]
+
+
+async def test_a_page_crawled_by_two_jobs_is_found_once_in_its_latest_version(extractor: Extractor) -> None:
+    tenant, first_run, second_run = uuid4(), uuid4(), uuid4()
+    url = "https://tides.example/harbour"
+
+    def page(version: str) -> bytes:
+        return (
+            f"<html><head><title>Harbour tides</title></head><body><article><h1>Harbour tides</h1>"
+            f"<p>The harbour tide tables for the spring season, {version}. High water comes an hour "
+            "after the moon crosses the meridian, and the bar is safe on the flood.</p>"
+            "</article></body></html>"
+        ).encode()
+
+    pages = [
+        await extractor.page(
+            page("first edition"), tenant_id=tenant, run_id=first_run, job_id=uuid4(), url=url
+        ),
+        await extractor.page(
+            page("revised edition"), tenant_id=tenant, run_id=second_run, job_id=uuid4(), url=url
+        ),
+    ]
+    await extractor.publish(pages[:1])
+    await extractor.outcomes(expected=1)
+    await extractor.publish(pages[1:])
+    await extractor.outcomes(expected=2)
+    await extractor.settled()
+
+    async def hits(**filters: object) -> list[dict[str, object]]:
+        body = {"tenant_id": str(tenant), "query": "harbour tide tables", "mode": "hybrid", **filters}
+        response = await extractor.search(body)
+        assert response.status_code == 200, response.text
+        found: list[dict[str, object]] = response.json()["hits"]
+        return found
+
+    latest = await hits()
+    assert [(hit["url"], hit["run_id"]) for hit in latest] == [(url, str(second_run))]
+    assert "revised edition" in str(latest[0]["text"])
+    of_the_first_run = await hits(run_id=str(first_run))
+    assert [(hit["url"], hit["run_id"]) for hit in of_the_first_run] == [(url, str(first_run))]
+    every_version = await hits(distinct_urls=False)
+    assert sorted(str(hit["run_id"]) for hit in every_version) == sorted([str(first_run), str(second_run)])

@@ -133,3 +133,69 @@ async def test_crawl_wait_follows_the_run_to_its_summary(cli_env: Settings, api:
     assert "completed" in result.output
     summary = result.output[result.output.index("pages fetched") :]
     assert "│ completed │ 2             │ 0      │ 2         │ 6      │" in summary
+
+
+async def test_crawl_takes_every_job_setting_as_a_flag_over_a_config_file(
+    cli_env: Settings, api: Api, tmp_path: Path
+) -> None:
+    assert (await trawl("keys", "create", "--tenant", "flags")).exit_code == 0
+    config = tmp_path / "job.json"
+    config.write_text(
+        json.dumps({"seeds": ["https://example.com/"], "limits": {"max_pages": 9, "max_depth": 5}})
+    )
+    flags = [
+        *("--config", str(config), "--max-pages", "40", "--per-host", "16", "--delay", "0.5"),
+        *("--timeout", "5", "--retries", "1", "--max-bytes", "100000", "--no-robots", "--no-sitemaps"),
+        *(
+            "--autothrottle",
+            "--follow-nofollow",
+            "--user-agent",
+            "MyBot/1.0",
+            "--allow-domain",
+            "cdn.example.com",
+        ),
+        *("--include", "/docs/", "--exclude", "/private/", "--name", "docs crawl"),
+    ]
+    result = await trawl("crawl", *flags)
+    assert result.exit_code == 0, result.output
+    job = await api.pool.fetchrow("SELECT name, config FROM jobs")
+    config_made = job["config"]
+    assert job["name"] == "docs crawl"
+    assert config_made["seeds"] == ["https://example.com/"]
+    expected_limits = {
+        "max_pages": 40,  # the flag wins over the file
+        "max_depth": 5,  # the file's, no flag given
+        "per_host_concurrency": 16,
+        "min_delay_seconds": 0.5,
+        "request_timeout_seconds": 5.0,
+        "max_retries": 1,
+        "max_body_bytes": 100000,
+    }
+    assert {name: config_made["limits"][name] for name in expected_limits} == expected_limits
+    assert config_made["scope"]["respect_robots"] is False and config_made["scope"]["follow_nofollow"] is True
+    assert config_made["scope"]["allowed_domains"] == ["cdn.example.com"]
+    assert config_made["scope"]["include_patterns"] == ["/docs/"]
+    assert config_made["scope"]["exclude_patterns"] == ["/private/"]
+    assert config_made["options"] == {"sitemaps": False, "autothrottle": True}
+    assert config_made["user_agent"] == "MyBot/1.0"
+
+
+async def test_output_is_not_cut_outside_a_terminal(
+    cli_env: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS")
+    assert (await trawl("keys", "create", "--tenant", "wide")).exit_code == 0
+    name = "a job whose name is much longer than eighty columns would ever allow to be shown in full"
+    assert (await trawl("crawl", "https://example.com/", "--name", name)).exit_code == 0
+    listed = await trawl("runs", "list")
+    assert name in listed.output and "running" in listed.output and "…" not in listed.output
+
+
+async def test_keys_create_says_when_the_commands_switch_tenant(cli_env: Settings) -> None:
+    first = await trawl("keys", "create", "--tenant", "first")
+    assert "now act as tenant 'first'" in first.output and "acted as" not in first.output
+    second = await trawl("keys", "create", "--tenant", "second")
+    assert "now act as tenant 'second'" in second.output
+    assert "they acted as tenant 'first'; --no-save keeps that" in second.output
+    kept = await trawl("keys", "create", "--tenant", "third", "--no-save")
+    assert "not saved: the other commands still use tenant 'second'" in kept.output

@@ -54,8 +54,10 @@ async def on_run_cancelled(ctx: HandlerContext, event: RunCancelled) -> None:
     await set_run_status(ctx.conn, run_id=event.run_id, tenant_id=event.tenant_id, status="cancelled")
 
 
-async def on_run_deleted(ctx: HandlerContext, event: RunDeleted) -> None:
+async def forget_run(conn: Connection, *, tenant_id: UUID, run_id: UUID) -> None:
     """Rows of the run go with it; services' own tables reference run_configs ON DELETE CASCADE."""
-    await ctx.conn.execute(
-        "DELETE FROM run_configs WHERE run_id = $1 AND tenant_id = $2", event.run_id, event.tenant_id
-    )
+    await conn.execute("DELETE FROM run_configs WHERE run_id = $1 AND tenant_id = $2", run_id, tenant_id)
+
+
+async def on_run_deleted(ctx: HandlerContext, event: RunDeleted) -> None:
+    await forget_run(ctx.conn, tenant_id=event.tenant_id, run_id=event.run_id)

@@ -1,5 +1,4 @@
 from typing import Any
-from uuid import UUID
 
 from services.crawler.domain.discovery import (
     MAX_URL_LENGTH,
@@ -8,12 +7,12 @@ from services.crawler.domain.discovery import (
     sitemap_discoveries,
 )
 from services.crawler.domain.fetching import Fetched
-from services.crawler.domain.records import LeasedUrl, NewUrl
+from services.crawler.domain.records import NewUrl
 from services.crawler.domain.run_view import RunView
 from services.crawler.domain.sitemaps import Sitemap
 from shared.events import JobConfig
+from tests.unit.crawler.factories import SEED, leased, response, run_view
 
-SEED = "https://shop.example.com/list"
 LONG = "https://shop.example.com/" + "q" * MAX_URL_LENGTH
 PAGE = f"""<html><head><link rel="next" href="/list?page=2"></head><body>
 <a href="item-a">A</a>
@@ -28,50 +27,12 @@ PAGE = f"""<html><head><link rel="next" href="/list?page=2"></head><body>
 
 
 def view(**config: Any) -> RunView:
-    return RunView.of(
-        run_id=UUID(int=1),
-        tenant_id=UUID(int=2),
-        job_id=UUID(int=3),
-        config=JobConfig.model_validate({"seeds": [SEED], **config}),
-        default_user_agent="TrawlBot/1.0",
-    )
-
-
-def leased(url: str = SEED, *, depth: int = 0, page_number: int | None = None, **overrides: Any) -> LeasedUrl:
-    fields: dict[str, Any] = {
-        "id": 1,
-        "run_id": UUID(int=1),
-        "tenant_id": UUID(int=2),
-        "job_id": UUID(int=3),
-        "url": url,
-        "url_hash": "00" * 32,
-        "host": "shop.example.com",
-        "depth": depth,
-        "kind": "page",
-        "page_number": page_number,
-        "attempts": 0,
-        "discovered_from": None,
-        "previous_etag": None,
-        "previous_last_modified": None,
-        "previous_content_hash": None,
-        "previous_s3_key": None,
-        "previous_content_type": None,
-    }
-    return LeasedUrl(**{**fields, **overrides})
+    return run_view(JobConfig.model_validate({"seeds": [SEED], **config}))
 
 
 def fetched(html: str = PAGE) -> Fetched:
     # Redirected to the directory form: relative links resolve against where the page is.
-    return Fetched(
-        url=SEED,
-        final_url=SEED + "/",
-        status=200,
-        headers={"content-type": "text/html; charset=utf-8"},
-        body=html.encode(),
-        redirects=(SEED,),
-        elapsed=0.05,
-        http_version="HTTP/1.1",
-    )
+    return response(200, html.encode(), content_type="text/html; charset=utf-8")
 
 
 def summary(found: list[NewUrl]) -> list[tuple[str, int, str, int | None]]:
@@ -94,9 +55,9 @@ def test_a_seed_page_leads_to_its_links_and_the_host_sitemaps() -> None:
 
 
 def test_only_a_seed_looks_for_sitemaps_and_only_when_the_job_wants_them() -> None:
-    linked = leased(SEED, depth=0, discovered_from="https://shop.example.com/")
+    linked = leased(discovered_from="https://shop.example.com/")
     assert all(url.kind == "page" for url in page_discoveries(linked, view(), fetched(), []))
-    deeper = leased(SEED, depth=1)
+    deeper = leased(depth=1)
     assert all(url.kind == "page" for url in page_discoveries(deeper, view(), fetched(), []))
     no_sitemaps = view(options={"sitemaps": False})
     assert all(url.kind == "page" for url in page_discoveries(leased(), no_sitemaps, fetched(), []))
@@ -153,7 +114,7 @@ def test_a_sitemap_leads_to_pages_in_scope_and_to_further_sitemaps() -> None:
         urls=["https://shop.example.com/p/1", "https://other.org/p/2", LONG],
         sitemaps=["https://cdn.other.org/sitemap-2.xml"],
     )
-    index = leased("https://shop.example.com/sitemap.xml", depth=0, kind="sitemap", discovered_from=SEED)
+    index = leased(url="https://shop.example.com/sitemap.xml", kind="sitemap", discovered_from=SEED)
     found = sitemap_discoveries(index, view(), sitemap)
     assert summary(found) == [
         ("https://shop.example.com/p/1", 1, "page", None),

@@ -1,7 +1,6 @@
 import random
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 import pytest
 
@@ -11,10 +10,9 @@ from services.crawler.domain.fetching import Fetched
 from services.crawler.domain.images import ImageInfo
 from services.crawler.domain.outcomes import Treatment, treatment
 from services.crawler.domain.records import FrontierUpdate, LeasedUrl, RunCounters
+from tests.unit.crawler import factories
+from tests.unit.crawler.factories import JOB, RUN, TENANT, response
 
-RUN = UUID("00000000-0000-0000-0000-0000000000a1")
-TENANT = UUID("00000000-0000-0000-0000-0000000000b2")
-JOB = UUID("00000000-0000-0000-0000-0000000000c3")
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 PREVIOUS_HASH = "ab" * 32
 PREVIOUS_KEY = "tenants/b2/raw/ab/abab"
@@ -28,26 +26,8 @@ class TopOfRange(random.Random):
 
 
 def leased(**overrides: Any) -> LeasedUrl:
-    fields: dict[str, Any] = {
-        "id": 7,
-        "run_id": RUN,
-        "tenant_id": TENANT,
-        "job_id": JOB,
-        "url": "https://shop.example.com/list",
-        "url_hash": "cd" * 32,
-        "host": "shop.example.com",
-        "depth": 2,
-        "kind": "page",
-        "page_number": None,
-        "attempts": 0,
-        "discovered_from": "https://shop.example.com/",
-        "previous_etag": None,
-        "previous_last_modified": None,
-        "previous_content_hash": None,
-        "previous_s3_key": None,
-        "previous_content_type": None,
-    }
-    return LeasedUrl(**{**fields, **overrides})
+    """A URL two links from the seed."""
+    return factories.leased(**{"depth": 2, "discovered_from": "https://shop.example.com/", **overrides})
 
 
 def with_previous_copy(**overrides: Any) -> LeasedUrl:
@@ -56,19 +36,6 @@ def with_previous_copy(**overrides: Any) -> LeasedUrl:
         previous_s3_key=PREVIOUS_KEY,
         previous_content_type="text/html; charset=utf-8",
         **overrides,
-    )
-
-
-def response(status: int = 200, body: bytes = b"<html>hello</html>", **headers: str) -> Fetched:
-    return Fetched(
-        url="https://shop.example.com/list",
-        final_url="https://shop.example.com/list/",
-        status=status,
-        headers={name.replace("_", "-"): value for name, value in headers.items()},
-        body=body,
-        redirects=("https://shop.example.com/list",),
-        elapsed=0.1,
-        http_version="HTTP/1.1",
     )
 
 

@@ -5,8 +5,8 @@ import pytest
 from services.crawler.domain.fetching import FetchLimits
 from services.crawler.domain.leasing import LeaseRequest, lease_request, rotated
 from services.crawler.domain.records import RunBudget
-from services.crawler.domain.run_view import RunView
 from shared.events import JobConfig
+from tests.unit.crawler.factories import run_view
 
 
 def budget(pages_left: int, images_left: int | None = None) -> RunBudget:
@@ -41,11 +41,6 @@ def test_rotated_starts_at_the_turn() -> None:
     assert rotated([], 3) == []
 
 
-def view_of(config: JobConfig) -> RunView:
-    ids = {"run_id": UUID(int=1), "tenant_id": UUID(int=2), "job_id": UUID(int=3)}
-    return RunView.of(**ids, config=config, default_user_agent="Bot/1")
-
-
 def test_run_view_of_a_config() -> None:
     config = JobConfig.model_validate(
         {
@@ -56,11 +51,11 @@ def test_run_view_of_a_config() -> None:
             "options": {"autothrottle": True, "sitemaps": False},
         }
     )
-    view = view_of(config)
+    view = run_view(config)
     assert view.fetch_limits == FetchLimits(
         max_body_bytes=4096, connect_timeout=6.0, read_timeout=6.0, total_timeout=12.0
     )
-    assert view.user_agent == "Bot/1"
+    assert view.user_agent == "TrawlBot/1.0"
     assert (view.respects_robots, view.wants_sitemaps, view.autothrottle, view.collects_images) == (
         False,
         False,
@@ -72,7 +67,7 @@ def test_run_view_of_a_config() -> None:
 
 def test_run_view_defaults() -> None:
     config = JobConfig.model_validate({"seeds": ["https://shop.example.com/"], "user_agent": "Mine/2"})
-    view = view_of(config)
+    view = run_view(config)
     assert view.fetch_limits.connect_timeout == 10.0  # 30 s requests still connect within 10 s
     assert view.fetch_limits.total_timeout == 60.0
     assert view.user_agent == "Mine/2"

@@ -70,7 +70,7 @@ class Downloader:
 
             async def pace(target: str) -> None:
                 host = url_host(target)
-                own_delay = crawl_delay if host == item.host else None  # robots.txt of item's host
+                own_delay = crawl_delay if host == item.host else None  # the Crawl-delay read is item.host's
                 await self._gate.take_turn(host, min_delay=limits.min_delay_seconds, crawl_delay=own_delay)
 
             try:

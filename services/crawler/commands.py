@@ -89,17 +89,9 @@ async def commit_outcomes(
     by_run: dict[UUID, list[Outcome]] = defaultdict(list)
     for outcome in decided:
         by_run[outcome.item.run_id].append(outcome)
-    enqueued: dict[UUID, list[str]] = {}
-    for run_id, run_outcomes in by_run.items():
-        new = _not_known(run_id, run_outcomes, known)
-        await store.enqueue(conn, run_id=run_id, tenant_id=run_outcomes[0].item.tenant_id, urls=new)
-        enqueued[run_id] = [url.url_hash for url in new]
-        await store.add_counters(conn, run_id, counters(run_outcomes))
-        for outcome in run_outcomes:
-            if outcome.end_pattern and outcome.item.page_number is not None:
-                await store.skip_pattern_pages_after(
-                    conn, run_id=run_id, page_number=outcome.item.page_number, reason="pagination_end"
-                )
+    enqueued = {
+        run_id: await _commit_run(uow, run_id, run_outcomes, known) for run_id, run_outcomes in by_run.items()
+    }
     events += await _progress_reports(uow, list(by_run), progress_interval)
     events += await _completions(uow, list(by_run))
     if events:
@@ -112,6 +104,22 @@ async def complete_finished_runs(uow: UnitOfWork) -> None:
     events = await _completions(uow, None)
     if events:
         await uow.outbox.publish_many(events)
+
+
+async def _commit_run(
+    uow: UnitOfWork, run_id: UUID, outcomes: Sequence[Outcome], known: KnownUrls
+) -> list[str]:
+    """One run's share of a batch: the URLs it found, its counters, the end of its url_pattern;
+    returns the hashes of the URLs sent to its frontier."""
+    new = _not_known(run_id, outcomes, known)
+    await store.enqueue(uow.conn, run_id=run_id, tenant_id=outcomes[0].item.tenant_id, urls=new)
+    await store.add_counters(uow.conn, run_id, counters(outcomes))
+    for outcome in outcomes:
+        if outcome.end_pattern and outcome.item.page_number is not None:
+            await store.skip_pattern_pages_after(
+                uow.conn, run_id=run_id, page_number=outcome.item.page_number, reason="pagination_end"
+            )
+    return [url.url_hash for url in new]
 
 
 def _not_known(run_id: UUID, outcomes: Sequence[Outcome], known: KnownUrls) -> list[NewUrl]:

@@ -6,8 +6,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
-
 from services.crawler import handlers
 from services.crawler.domain.ssrf import AddressPolicy
 from services.crawler.fetcher import Fetcher
@@ -16,6 +14,7 @@ from shared.config import Settings
 from shared.events import JobCreated, RunCancelled, RunDeleted
 from shared.s3 import ObjectStore
 from shared.service import ServiceRuntime, ServiceSpec
+from shared.uow import Database
 
 
 @contextlib.asynccontextmanager
@@ -34,7 +33,7 @@ async def fetching(runtime: ServiceRuntime) -> AsyncIterator[None]:
 async def crawl(runtime: ServiceRuntime) -> None:
     resources = runtime.resources
     worker = CrawlWorker(
-        pool=resources.get(asyncpg.Pool),
+        db=resources.get(Database),
         objects=resources.get(ObjectStore),
         fetcher=resources.get(Fetcher),
         settings=resources.get(Settings),

@@ -33,6 +33,7 @@ from services.crawler.domain.decoding import (
     BoundedDecoder,
     UnsupportedEncoding,
 )
+from services.crawler.domain.fetching import Fetched, FetchLimits
 from services.crawler.domain.ssrf import AddressPolicy, SsrfRefused, literal_address
 from services.crawler.domain.urls import canonical_url
 
@@ -41,31 +42,6 @@ RedirectCheck = Callable[[str], Awaitable[str | None]]
 """Given a redirect target, the reason it may not be followed, or None."""
 Pacer = Callable[[str], Awaitable[None]]
 """Waits until a request to this URL is polite (each redirect hop is a request of its own)."""
-
-
-@dataclass(frozen=True)
-class FetchLimits:
-    max_body_bytes: int = 20 * 1024 * 1024
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    total_timeout: float = 60.0
-    max_redirects: int = 10
-
-
-@dataclass(frozen=True)
-class Fetched:
-    url: str
-    final_url: str
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    redirects: tuple[str, ...]
-    elapsed: float
-    http_version: str
-
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("content-type", "")
 
 
 class FetchError(Exception):

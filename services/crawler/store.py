@@ -3,56 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
+from services.crawler.domain.records import (
+    FrontierUpdate,
+    ImageRow,
+    LeasedUrl,
+    NewUrl,
+    PageRow,
+    RunBudget,
+    RunCounters,
+)
 from shared.db import Connection
-
-
-@dataclass(frozen=True)
-class NewUrl:
-    url: str
-    url_hash: str
-    host: str
-    depth: int
-    kind: str = "page"
-    page_number: int | None = None
-    discovered_from: str | None = None
-
-
-@dataclass(frozen=True)
-class LeasedUrl:
-    id: int
-    run_id: UUID
-    tenant_id: UUID
-    job_id: UUID
-    url: str
-    url_hash: str
-    host: str
-    depth: int
-    kind: str
-    page_number: int | None
-    attempts: int
-    discovered_from: str | None
-    previous_etag: str | None
-    previous_last_modified: str | None
-    previous_content_hash: str | None
-    previous_s3_key: str | None
-    previous_content_type: str | None
-
-
-@dataclass(frozen=True)
-class RunBudget:
-    run_id: UUID
-    tenant_id: UUID
-    job_id: UUID
-    status: str
-    pages_left: int  # max_pages minus pages stored minus pages leased
-    images_left: int | None
-
 
 # --- runs ----------------------------------------------------------------------------------
 
@@ -88,9 +51,9 @@ async def set_crawl_status(conn: Connection, *, run_id: UUID, tenant_id: UUID, s
     )
 
 
-async def run_budgets(pool: asyncpg.Pool) -> list[RunBudget]:
+async def run_budgets(conn: Connection) -> list[RunBudget]:
     """Every crawl run that is running, with how many more pages (and images) it may lease."""
-    rows = await pool.fetch(
+    rows = await conn.fetch(
         """SELECT c.run_id, c.tenant_id, c.job_id, c.status,
                   c.max_pages - c.pages_crawled - coalesce(l.pages, 0) AS pages_left,
                   (rc.config -> 'limits' ->> 'max_images')::int - c.images_stored - coalesce(l.images, 0)
@@ -106,8 +69,8 @@ async def run_budgets(pool: asyncpg.Pool) -> list[RunBudget]:
     return [RunBudget(**dict(row)) for row in rows]
 
 
-async def run_statuses(pool: asyncpg.Pool, run_ids: Sequence[UUID]) -> dict[UUID, str]:
-    rows = await pool.fetch("SELECT run_id, status FROM crawl_runs WHERE run_id = ANY($1)", list(run_ids))
+async def run_statuses(conn: Connection, run_ids: Sequence[UUID]) -> dict[UUID, str]:
+    rows = await conn.fetch("SELECT run_id, status FROM crawl_runs WHERE run_id = ANY($1)", list(run_ids))
     return {row["run_id"]: row["status"] for row in rows}
 
 
@@ -147,7 +110,7 @@ async def enqueue(conn: Connection, *, run_id: UUID, tenant_id: UUID, urls: Sequ
 
 
 async def lease(
-    pool: asyncpg.Pool,
+    conn: Connection,
     *,
     owner: UUID,
     run_id: UUID,
@@ -160,7 +123,7 @@ async def lease(
     """Lease up to `limit` ready URLs of one run, shallowest first, at most `per_host` of any
     one host (so a slow host cannot take every fetch slot) and none of the busy `skip_hosts`;
     with each, the job's previous fetch of the same URL (for conditional requests)."""
-    rows = await pool.fetch(
+    rows = await conn.fetch(
         """WITH ready AS (
                SELECT id, host, depth FROM frontier
                 WHERE run_id = $2 AND state = 'queued' AND next_attempt_at <= now()
@@ -204,17 +167,17 @@ async def lease(
     return [LeasedUrl(**dict(row)) for row in rows]
 
 
-async def queued_urls(pool: asyncpg.Pool) -> int:
+async def queued_urls(conn: Connection) -> int:
     """The known frontier still to fetch, over every running crawl."""
-    count: int = await pool.fetchval(
+    count: int = await conn.fetchval(
         """SELECT count(*) FROM frontier f JOIN crawl_runs c USING (run_id)
             WHERE f.state = 'queued' AND c.status = 'running'"""
     )
     return count
 
 
-async def renew_leases(pool: asyncpg.Pool, *, owner: UUID, ids: Sequence[int], lease_seconds: float) -> None:
-    await pool.execute(
+async def renew_leases(conn: Connection, *, owner: UUID, ids: Sequence[int], lease_seconds: float) -> None:
+    await conn.execute(
         """UPDATE frontier SET leased_until = now() + make_interval(secs => $3)
             WHERE id = ANY($2) AND state = 'leased' AND lease_owner = $1""",
         owner,
@@ -223,18 +186,18 @@ async def renew_leases(pool: asyncpg.Pool, *, owner: UUID, ids: Sequence[int], l
     )
 
 
-async def release_expired_leases(pool: asyncpg.Pool) -> int:
+async def release_expired_leases(conn: Connection) -> int:
     """Leases whose worker stopped renewing them (it crashed) go back to the queue."""
-    status: str = await pool.execute(
+    status: str = await conn.execute(
         """UPDATE frontier SET state = 'queued', lease_owner = NULL, leased_until = NULL, updated_at = now()
             WHERE state = 'leased' AND leased_until < now()"""
     )
     return int(status.split()[-1])
 
 
-async def release_leases(pool: asyncpg.Pool, *, owner: UUID, ids: Sequence[int]) -> None:
+async def release_leases(conn: Connection, *, owner: UUID, ids: Sequence[int]) -> None:
     """Give back leases that were never fetched (a cancelled run, a worker shutting down)."""
-    await pool.execute(
+    await conn.execute(
         """UPDATE frontier SET state = 'queued', lease_owner = NULL, leased_until = NULL
             WHERE id = ANY($2) AND state = 'leased' AND lease_owner = $1""",
         owner,
@@ -251,15 +214,6 @@ async def still_leased(conn: Connection, *, owner: UUID, ids: Sequence[int]) -> 
         list(ids),
     )
     return {row["id"] for row in rows}
-
-
-@dataclass(frozen=True)
-class FrontierUpdate:
-    id: int
-    state: str  # fetched | skipped | failed | queued (a retry)
-    status_code: int | None
-    reason: str | None
-    retry_in: float | None  # seconds until the retry, for state 'queued'
 
 
 async def update_frontier(conn: Connection, updates: Sequence[FrontierUpdate]) -> None:
@@ -292,9 +246,9 @@ async def skip_pattern_pages_after(conn: Connection, *, run_id: UUID, page_numbe
     )
 
 
-async def run_has_content(pool: asyncpg.Pool, *, run_id: UUID, content_hash: str) -> bool:
+async def run_has_content(conn: Connection, *, run_id: UUID, content_hash: str) -> bool:
     return bool(
-        await pool.fetchval(
+        await conn.fetchval(
             "SELECT EXISTS (SELECT 1 FROM pages WHERE run_id = $1 AND content_hash = $2)",
             run_id,
             content_hash,
@@ -303,40 +257,6 @@ async def run_has_content(pool: asyncpg.Pool, *, run_id: UUID, content_hash: str
 
 
 # --- pages and images ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PageRow:
-    run_id: UUID
-    tenant_id: UUID
-    job_id: UUID
-    url: str
-    final_url: str
-    url_hash: str
-    status: int
-    content_type: str
-    content_hash: str
-    s3_key: str
-    bytes: int
-    etag: str | None
-    last_modified: str | None
-    unchanged: bool
-    depth: int
-
-
-@dataclass(frozen=True)
-class ImageRow:
-    run_id: UUID
-    tenant_id: UUID
-    url: str
-    url_hash: str
-    page_url: str | None
-    width: int | None
-    height: int | None
-    format: str | None
-    bytes: int
-    s3_key: str | None
-    skipped: str | None
 
 
 async def insert_pages(conn: Connection, pages: Sequence[PageRow]) -> None:
@@ -357,18 +277,6 @@ async def _insert(conn: Connection, table: str, rows: Sequence[Any], *, conflict
         f" ON CONFLICT {conflict} DO NOTHING",
         [tuple(vars(row).values()) for row in rows],
     )
-
-
-@dataclass(frozen=True)
-class RunCounters:
-    pages_crawled: int = 0
-    pages_failed: int = 0
-    pages_skipped: int = 0
-    pages_unchanged: int = 0
-    images_stored: int = 0
-    bytes_fetched: int = 0
-    error_count: int = 0
-    max_depth_seen: int = 0
 
 
 async def add_counters(conn: Connection, run_id: UUID, counters: RunCounters) -> None:
@@ -443,11 +351,11 @@ async def complete_finished_runs(conn: Connection, run_ids: Sequence[UUID] | Non
 # --- politeness ----------------------------------------------------------------------------
 
 
-async def reserve_host_slot(pool: asyncpg.Pool, host: str, delay: float) -> float:
+async def reserve_host_slot(conn: Connection, host: str, delay: float) -> float:
     """Reserve this host's next fetch slot, shared by every replica: returns when it starts
     (Unix time, by the database's clock). Slots are `delay` apart, so requests to a host are
     spaced whoever sends them."""
-    slot: float = await pool.fetchval(
+    slot: float = await conn.fetchval(
         """INSERT INTO hosts (host, next_fetch_at) VALUES ($1, clock_timestamp() + make_interval(secs => $2))
            ON CONFLICT (host) DO UPDATE
               SET next_fetch_at = greatest(hosts.next_fetch_at, clock_timestamp()) + make_interval(secs => $2)
@@ -458,9 +366,9 @@ async def reserve_host_slot(pool: asyncpg.Pool, host: str, delay: float) -> floa
     return slot
 
 
-async def push_back_host(pool: asyncpg.Pool, host: str, seconds: float) -> None:
+async def push_back_host(conn: Connection, host: str, seconds: float) -> None:
     """The host asked us to wait (429/503 Retry-After): no replica fetches from it before then."""
-    await pool.execute(
+    await conn.execute(
         """INSERT INTO hosts (host, next_fetch_at) VALUES ($1, now() + make_interval(secs => $2))
            ON CONFLICT (host) DO UPDATE
               SET next_fetch_at = greatest(hosts.next_fetch_at, now() + make_interval(secs => $2))""",
@@ -469,8 +377,8 @@ async def push_back_host(pool: asyncpg.Pool, host: str, seconds: float) -> None:
     )
 
 
-async def cached_robots(pool: asyncpg.Pool, host: str, max_age: float) -> tuple[int | None, bytes] | None:
-    row = await pool.fetchrow(
+async def cached_robots(conn: Connection, host: str, max_age: float) -> tuple[int | None, bytes] | None:
+    row = await conn.fetchrow(
         """SELECT robots_status, robots_body FROM hosts
             WHERE host = $1 AND robots_fetched_at > now() - make_interval(secs => $2)""",
         host,
@@ -479,8 +387,8 @@ async def cached_robots(pool: asyncpg.Pool, host: str, max_age: float) -> tuple[
     return None if row is None else (row["robots_status"], row["robots_body"] or b"")
 
 
-async def store_robots(pool: asyncpg.Pool, host: str, status: int | None, body: bytes) -> None:
-    await pool.execute(
+async def store_robots(conn: Connection, host: str, status: int | None, body: bytes) -> None:
+    await conn.execute(
         """INSERT INTO hosts (host, robots_status, robots_body, robots_fetched_at)
            VALUES ($1, $2, $3, now())
            ON CONFLICT (host) DO UPDATE

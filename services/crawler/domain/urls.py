@@ -22,3 +22,9 @@ def url_host(url: str) -> str:
 
 def url_hash(url: str) -> str:
     return hashlib.sha256(canonical_url(url).encode()).hexdigest()
+
+
+def url_origin(url: str) -> str:
+    """scheme://host[:port], where robots.txt and sitemap.xml live."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -17,8 +17,9 @@ import trustme
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
+from services.crawler.domain.fetching import FetchLimits
 from services.crawler.domain.ssrf import AddressPolicy
-from services.crawler.fetcher import Fetcher, FetchError, FetchLimits
+from services.crawler.fetcher import Fetcher, FetchError
 
 BODY = b"<html><body>" + b"tls page " * 1000 + b"</body></html>"
 

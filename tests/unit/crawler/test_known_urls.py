@@ -1,6 +1,6 @@
 from uuid import uuid4
 
-from services.crawler.worker import KnownUrls
+from services.crawler.domain.known_urls import KnownUrls
 
 
 def test_known_urls_are_per_run_bounded_and_forgotten_with_the_run() -> None:

@@ -1,0 +1,215 @@
+"""What changes the crawler's state and what it owes other services, in the caller's unit of
+work: the handlers start, cancel and delete crawls through here, the committer commits fetch
+outcomes and the scheduler completes the runs that finished."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from services.crawler import store
+from services.crawler.domain.discovery import seeds
+from services.crawler.domain.known_urls import KnownUrls
+from services.crawler.domain.outcomes import Outcome, counters, frontier_update
+from services.crawler.domain.records import NewUrl, PageRow
+from shared import runs
+from shared.events import CrawlProgress, Event, JobCreated, PageFetched, RunCompleted, RunStatus, TaskFailed
+from shared.s3 import ObjectStore
+from shared.uow import UnitOfWork
+
+MAX_ID_URL_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Committed:
+    enqueued: dict[UUID, list[str]]  # per run, the hashes of the URLs sent to its frontier
+    bytes_fetched: int  # by the outcomes written (not those whose lease was lost)
+
+
+async def start_crawl(uow: UnitOfWork, event: JobCreated) -> None:
+    """Register the run and seed its durable frontier; the workers take it from there. A keywords
+    job has nothing to fetch: its run completes as soon as a worker sees the empty frontier."""
+    if not await runs.remember_run(uow.conn, event):
+        return
+    limits = event.config.limits
+    await store.create_crawl_run(
+        uow.conn,
+        run_id=event.run_id,
+        tenant_id=event.tenant_id,
+        job_id=event.job_id,
+        max_pages=limits.max_pages,
+        max_depth=limits.max_depth,
+    )
+    await store.enqueue(uow.conn, run_id=event.run_id, tenant_id=event.tenant_id, urls=seeds(event.config))
+
+
+async def cancel_crawl(uow: UnitOfWork, *, tenant_id: UUID, run_id: UUID) -> None:
+    """Workers stop taking the run's URLs within a second (they poll run status)."""
+    await runs.set_run_status(uow.conn, run_id=run_id, tenant_id=tenant_id, status="cancelled")
+    await store.set_crawl_status(uow.conn, run_id=run_id, tenant_id=tenant_id, status="cancelled")
+
+
+async def delete_crawl(uow: UnitOfWork, objects: ObjectStore, *, tenant_id: UUID, run_id: UUID) -> None:
+    """Rows go with the run; its stored objects too, unless another run's pages use them.
+    Objects are deleted before the unit of work commits: if that fails, the whole deletion is
+    retried (deleting an object twice is harmless), so no row is left pointing at nothing."""
+    keys = await store.objects_only_this_run_references(uow.conn, run_id=run_id, tenant_id=tenant_id)
+    await runs.forget_run(uow.conn, tenant_id=tenant_id, run_id=run_id)
+    if keys:
+        await objects.delete_many(keys)
+
+
+async def commit_outcomes(
+    uow: UnitOfWork,
+    outcomes: Sequence[Outcome],
+    *,
+    owner: UUID,
+    known: KnownUrls,
+    progress_interval: float,
+) -> Committed:
+    """Write what many fetches found: frontier states, page and image rows, newly found URLs
+    (those `known` to be in the frontier are not sent again), counters, and their events —
+    PageFetched, TaskFailed, then CrawlProgress and RunCompleted of the runs concerned.
+    Outcomes whose lease this worker lost (it expired and the URL was leased again) are
+    dropped; unfetched leases go back to the queue."""
+    conn = uow.conn
+    released = [o.item.id for o in outcomes if o.state == "released"]
+    if released:
+        await store.release_leases(conn, owner=owner, ids=released)
+    decided = [o for o in outcomes if o.state != "released"]
+    held = await store.still_leased(conn, owner=owner, ids=sorted(o.item.id for o in decided))
+    decided = [o for o in decided if o.item.id in held]
+    await store.update_frontier(conn, [frontier_update(o) for o in decided])
+    await store.insert_pages(conn, [o.page for o in decided if o.page is not None])
+    await store.insert_images(conn, [o.image for o in decided if o.image is not None])
+    events = [event for o in decided for event in _events_of(o, uow.service)]
+    by_run: dict[UUID, list[Outcome]] = defaultdict(list)
+    for outcome in decided:
+        by_run[outcome.item.run_id].append(outcome)
+    enqueued = {
+        run_id: await _commit_run(uow, run_id, run_outcomes, known) for run_id, run_outcomes in by_run.items()
+    }
+    events += await _progress_reports(uow, list(by_run), progress_interval)
+    events += await _completions(uow, list(by_run))
+    if events:
+        await uow.outbox.publish_many(events)
+    return Committed(enqueued, sum(o.bytes for o in decided))
+
+
+async def complete_finished_runs(uow: UnitOfWork) -> None:
+    """Complete every run that finished, whichever worker's outcomes finished it."""
+    events = await _completions(uow, None)
+    if events:
+        await uow.outbox.publish_many(events)
+
+
+async def _commit_run(
+    uow: UnitOfWork, run_id: UUID, outcomes: Sequence[Outcome], known: KnownUrls
+) -> list[str]:
+    """One run's share of a batch: the URLs it found, its counters, the end of its url_pattern;
+    returns the hashes of the URLs sent to its frontier."""
+    new = _not_known(run_id, outcomes, known)
+    await store.enqueue(uow.conn, run_id=run_id, tenant_id=outcomes[0].item.tenant_id, urls=new)
+    await store.add_counters(uow.conn, run_id, counters(outcomes))
+    for outcome in outcomes:
+        if outcome.end_pattern and outcome.item.page_number is not None:
+            await store.skip_pattern_pages_after(
+                uow.conn, run_id=run_id, page_number=outcome.item.page_number, reason="pagination_end"
+            )
+    return [url.url_hash for url in new]
+
+
+def _not_known(run_id: UUID, outcomes: Sequence[Outcome], known: KnownUrls) -> list[NewUrl]:
+    """The URLs the outcomes found, once each, but those known to be in the run's frontier."""
+    found = {u.url_hash: u for o in outcomes for u in o.discovered if not known.has(run_id, u.url_hash)}
+    return list(found.values())
+
+
+def _events_of(outcome: Outcome, service: str) -> list[Event]:
+    item = outcome.item
+    events: list[Event] = []
+    if outcome.page is not None:
+        events.append(_page_fetched(outcome.page))
+    if outcome.error is not None:
+        events.append(
+            TaskFailed.now(
+                service=service,
+                tenant_id=item.tenant_id,
+                task_kind="fetch",
+                error=outcome.error,
+                attempts=item.attempts + 1,
+                job_id=item.job_id,
+                run_id=item.run_id,
+                ids={"url": item.url[:MAX_ID_URL_CHARS], "url_hash": item.url_hash},
+            )
+        )
+    return events
+
+
+def _page_fetched(page: PageRow) -> PageFetched:
+    return PageFetched(
+        tenant_id=page.tenant_id,
+        job_id=page.job_id,
+        run_id=page.run_id,
+        url=page.url,
+        final_url=page.final_url,
+        url_hash=page.url_hash,
+        status=page.status,
+        content_type=page.content_type,
+        content_hash=page.content_hash,
+        s3_key=page.s3_key,
+        size=page.bytes,
+        depth=page.depth,
+        fetched_at=datetime.now(UTC),
+        unchanged=page.unchanged,
+    )
+
+
+async def _progress_reports(uow: UnitOfWork, run_ids: list[UUID], every_seconds: float) -> list[Event]:
+    """CrawlProgress of the runs not reported for `every_seconds`."""
+    return [
+        CrawlProgress(
+            tenant_id=row["tenant_id"],
+            job_id=row["job_id"],
+            run_id=row["run_id"],
+            pages_crawled=row["pages_crawled"],
+            pages_failed=row["pages_failed"],
+            pages_skipped=row["pages_skipped"],
+            pages_total=row["pages_total"],
+            current_depth=row["current_depth"],
+            in_flight=row["in_flight"],
+            reported_at=datetime.now(UTC),
+        )
+        for row in await store.claim_progress_reports(uow.conn, run_ids, every_seconds)
+    ]
+
+
+async def _completions(uow: UnitOfWork, run_ids: list[UUID] | None) -> list[Event]:
+    """RunCompleted for each run that just finished (exactly once: the status flips once)."""
+    return [
+        RunCompleted.now(
+            service=uow.service,
+            tenant_id=row["tenant_id"],
+            job_id=row["job_id"],
+            run_id=row["run_id"],
+            status=RunStatus.COMPLETED,
+            counters={name: row[name] for name in _COMPLETION_COUNTERS},
+        )
+        for row in await store.complete_finished_runs(uow.conn, run_ids)
+    ]
+
+
+_COMPLETION_COUNTERS = (
+    "pages_published",
+    "pages_crawled",
+    "pages_failed",
+    "pages_skipped",
+    "pages_unchanged",
+    "pages_total",
+    "images_stored",
+    "error_count",
+    "bytes_fetched",
+)

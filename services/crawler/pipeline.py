@@ -1,0 +1,140 @@
+"""The pipeline: from a response to an outcome, ready to commit.
+
+What a response means is decided by the pure rules of `domain.outcomes` and
+`domain.discovery`; this module does their I/O and their CPU work off the event loop: a page's
+hash, gzip and link discovery in one worker-thread trip, sitemaps parsed and images inspected
+in worker threads, the run's earlier pages asked whether a url_pattern page repeats one, and
+the bytes put into S3 before any row points at them. Keys are content-addressed: writing an
+object that already exists rewrites the same bytes, which costs less than asking first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from services.crawler import store
+from services.crawler.domain import outcomes
+from services.crawler.domain.content import COMPRESSIBLE_KINDS, ContentKind, content_kind
+from services.crawler.domain.discovery import page_discoveries, sitemap_discoveries
+from services.crawler.domain.fetching import Fetched
+from services.crawler.domain.images import ImageInfo, NotAnImage, image_refusal, inspect_image
+from services.crawler.domain.outcomes import Outcome, Treatment, treatment
+from services.crawler.domain.records import LeasedUrl, NewUrl
+from services.crawler.domain.run_view import RunView
+from services.crawler.domain.sitemaps import SitemapError, parse_sitemap
+from shared.s3 import ObjectStore, content_key, tenant_key
+from shared.uow import Database
+
+
+@dataclass(frozen=True)
+class _Analysed:
+    content_hash: str
+    stored_body: bytes
+    gzipped: bool
+    discovered: list[NewUrl]
+
+
+class Pipeline:
+    def __init__(self, db: Database, objects: ObjectStore, rng: random.Random) -> None:
+        self._db = db
+        self._objects = objects
+        self._rng = rng
+
+    async def process(
+        self, item: LeasedUrl, view: RunView, fetched: Fetched, robots_sitemaps: Sequence[str]
+    ) -> Outcome:
+        settled = outcomes.status_outcome(
+            item, fetched, max_retries=view.config.limits.max_retries, now=datetime.now(UTC), rng=self._rng
+        )
+        if settled is not None:
+            return settled
+        kind = content_kind(fetched.content_type, fetched.body)
+        match treatment(item.kind, kind):
+            case Treatment.SITEMAP:
+                return await self._sitemap(item, view, fetched)
+            case Treatment.IMAGE:
+                return await self._image(item, view, fetched)
+            case Treatment.PAGE:
+                return await self._page(item, view, fetched, kind, robots_sitemaps)
+            case Treatment.NOT_STORED:
+                return outcomes.not_stored(item, fetched, kind)
+
+    async def _page(
+        self,
+        item: LeasedUrl,
+        view: RunView,
+        fetched: Fetched,
+        kind: ContentKind,
+        robots_sitemaps: Sequence[str],
+    ) -> Outcome:
+        # Hashing, compressing and parsing are CPU work: one trip to a worker thread for all three.
+        analysed = await asyncio.to_thread(_analyse, item, view, fetched, kind, robots_sitemaps)
+        if (same := outcomes.same_as_before(item, fetched, analysed.content_hash)) is not None:
+            return same
+        if item.page_number is not None and await self._seen_in_run(item, analysed.content_hash):
+            return outcomes.repeated_page(item, fetched)
+        key = await self._put(item, fetched, analysed.content_hash, analysed.stored_body, analysed.gzipped)
+        return outcomes.stored_page(item, fetched, analysed.content_hash, key, analysed.discovered)
+
+    async def _sitemap(self, item: LeasedUrl, view: RunView, fetched: Fetched) -> Outcome:
+        try:
+            # Up to tens of MiB of (gzipped) XML: parsed off the event loop.
+            sitemap = await asyncio.to_thread(parse_sitemap, fetched.body)
+        except SitemapError:
+            return outcomes.bad_sitemap(item, fetched)
+        return outcomes.read_sitemap(item, fetched, sitemap_discoveries(item, view, sitemap))
+
+    async def _image(self, item: LeasedUrl, view: RunView, fetched: Fetched) -> Outcome:
+        """An image (linked or embedded): its size and format recorded, its bytes kept unless
+        the job's limits refuse it."""
+        try:
+            info, content_hash = await asyncio.to_thread(_inspect_and_hash, fetched.body)
+        except NotAnImage:
+            return outcomes.skipped_image(item, fetched, None, "not_an_image")
+        refusal = image_refusal(info, view.config.limits)
+        if refusal is not None:
+            return outcomes.skipped_image(item, fetched, info, refusal)
+        key = await self._put(item, fetched, content_hash, fetched.body, gzipped=False)
+        return outcomes.stored_image(item, fetched, info, content_hash, key)
+
+    async def _seen_in_run(self, item: LeasedUrl, content_hash: str) -> bool:
+        async with self._db.connection() as conn:
+            return await store.run_has_content(conn, run_id=item.run_id, content_hash=content_hash)
+
+    async def _put(
+        self, item: LeasedUrl, fetched: Fetched, content_hash: str, body: bytes, gzipped: bool
+    ) -> str:
+        key = content_key(content_hash, tenant_key(item.tenant_id, "raw"))
+        await self._objects.put(
+            key,
+            body,
+            content_type=fetched.content_type or None,
+            metadata={"sha256": content_hash},
+            gzipped=gzipped,
+        )
+        return key
+
+
+def _analyse(
+    item: LeasedUrl, view: RunView, fetched: Fetched, kind: ContentKind, robots_sitemaps: Sequence[str]
+) -> _Analysed:
+    """A page's hash, its stored form and the URLs it leads to (CPU work: run in a worker thread)."""
+    body = fetched.body
+    compress = kind in COMPRESSIBLE_KINDS
+    return _Analysed(
+        content_hash=hashlib.sha256(body).hexdigest(),
+        stored_body=gzip.compress(body, compresslevel=1) if compress else body,
+        gzipped=compress,
+        discovered=page_discoveries(item, view, fetched, robots_sitemaps) if kind is ContentKind.HTML else [],
+    )
+
+
+def _inspect_and_hash(body: bytes) -> tuple[ImageInfo, str]:
+    """An image's header facts and its content hash (CPU work: run in a worker thread)."""
+    return inspect_image(body), hashlib.sha256(body).hexdigest()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import signal
+import statistics
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -72,6 +74,21 @@ async def wait_finished(pool: asyncpg.Pool, crawl: Crawl, *, within: float = 60.
 
     row: asyncpg.Record = await wait_until(finished, within=within)
     return row
+
+
+def assert_spaced(arrivals: list[float], delay: float) -> None:
+    """Requests to one host went out `delay` apart. Each waits for a time slot reserved exactly
+    `delay` after the previous one; its arrival comes later by however long the crawler and
+    the server took to wake up, which on a loaded machine is anything up to a good part of the
+    delay. So: the whole sequence takes at least (n - 1) slots, less a tenth of slack; the
+    typical gap is a full delay; and few gaps (a tenth) fall under half of it, which a crawler
+    ignoring the delay, or two replicas each keeping it on their own, would break at once."""
+    arrivals = sorted(arrivals)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
+    assert gaps, "at least two requests"
+    assert arrivals[-1] - arrivals[0] >= 0.9 * len(gaps) * delay, (arrivals[-1] - arrivals[0], len(gaps))
+    assert statistics.median(gaps) >= 0.9 * delay, sorted(gaps)
+    assert sum(1 for gap in gaps if gap < delay / 2) <= len(gaps) // 10, sorted(gaps)
 
 
 async def frontier(pool: asyncpg.Pool, crawl: Crawl) -> dict[str, tuple[str, str | None]]:

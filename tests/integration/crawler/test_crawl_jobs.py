@@ -3,8 +3,6 @@ pagination both ways and image jobs, each against the fixture site."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -86,23 +84,36 @@ async def test_a_recrawl_asks_for_changes_and_records_unchanged_pages(
     assert "if-modified-since" in cached[1].headers
 
 
-async def test_cancelling_stops_new_fetches_within_two_seconds(
+async def test_cancelling_stops_new_fetches(
     settings: Settings, crawler: tuple[Settings, asyncpg.Pool]
 ) -> None:
     settings, pool = crawler
     async with FixtureSite(host="127.0.0.2", crawl_delay=0.1) as slow_site:
         crawl = await start_crawl(settings, {"seeds": [slow_site.url("/")], "options": NO_SITEMAPS})
-        await wait_until(lambda: len(slow_site.access_log) >= 5, within=30)
+        await wait_until(lambda: len(slow_site.access_log) >= 5, within=30, what="five fetches")
         await publish_direct(
             settings,
             [RunCancelled(tenant_id=crawl.tenant_id, run_id=crawl.run_id, cancelled_at=datetime.now(UTC))],
         )
-        cancelled_at = time.monotonic()
         run = await wait_finished(pool, crawl)
-        await asyncio.sleep(3)
-        late = [record.path for record in slow_site.access_log if record.time > cancelled_at + 2.0]
+        # Every fetch in flight when the cancellation arrived has been settled...
+        await wait_until(
+            lambda: pool.fetchval(
+                "SELECT count(*) = 0 FROM frontier WHERE run_id = $1 AND state = 'leased'", crawl.run_id
+            ),
+            what="no URL of the cancelled run leased",
+        )
+        fetched_by_then = len(slow_site.access_log)
+        # ...and a whole later crawl goes through the same workers, lease round after lease
+        # round, while the cancelled run's queued URLs stay where they are.
+        async with FixtureSite(host="127.0.0.2") as marker_site:
+            marker = await start_crawl(
+                settings,
+                {"seeds": [marker_site.url("/")], "limits": {"max_pages": 10}, "options": NO_SITEMAPS},
+            )
+            assert (await wait_finished(pool, marker))["status"] == "completed"
+        assert len(slow_site.access_log) == fetched_by_then
     assert run["status"] == "cancelled"
-    assert late == []
     states = await frontier(pool, crawl)
     assert any(state == "queued" for state, _ in states.values()), "the crawl should have been cut short"
 
@@ -279,15 +290,20 @@ async def test_a_slow_host_does_not_starve_the_others(settings: Settings) -> Non
                 "options": NO_SITEMAPS,
             },
         )
-        await wait_until(lambda: len(fast.access_log) >= 20 and len(slow.access_log) >= 6, within=60)
+        await wait_until(
+            lambda: len(fast.access_log) >= 20 and len(slow.access_log) >= 6,
+            within=60,
+            what="both hosts fetched",
+        )
         await publish_direct(
             settings,
             [RunCancelled(tenant_id=crawl.tenant_id, run_id=crawl.run_id, cancelled_at=datetime.now(UTC))],
         )
     slow_sixth = sorted(record.time for record in slow.access_log)[5]
-    fast_requests = sorted(record.time for record in fast.access_log)
-    # One request a second to the slow host meanwhile; the fast host's 20 went through at once.
-    assert fast_requests[19] < slow_sixth
+    fast_meanwhile = sum(1 for record in fast.access_log if record.time < slow_sixth)
+    # The slow host takes one request a second (its Crawl-delay); had the fast host waited
+    # behind it, it would have had about as many by then. It had at least twice as many.
+    assert fast_meanwhile >= 12, fast_meanwhile
 
 
 async def test_timeouts_are_retried_then_recorded_as_failures(
@@ -307,7 +323,8 @@ async def test_timeouts_are_retried_then_recorded_as_failures(
         "/slow": ("failed", "retries_exhausted"),
         "/about": ("fetched", None),
     }
-    await asyncio.sleep(site.slow_seconds)  # the site logs a request when its response goes out
+    # The site logs a request when its response goes out, slow_seconds after it came in.
+    await wait_until(lambda: len(site.requests_for("/slow")) >= 2, within=site.slow_seconds + 30)
     assert len(site.requests_for("/slow")) == 2
     assert run["error_count"] == 1
 

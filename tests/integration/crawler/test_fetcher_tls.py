@@ -20,6 +20,7 @@ from hypercorn.config import Config
 from services.crawler.domain.fetching import FetchLimits
 from services.crawler.domain.ssrf import AddressPolicy
 from services.crawler.fetcher import Fetcher, FetchError
+from tests.support import wait_until
 
 BODY = b"<html><body>" + b"tls page " * 1000 + b"</body></html>"
 
@@ -59,12 +60,21 @@ async def tls_server(tmp_path: Path, ca: trustme.CA, *, http2: bool) -> AsyncIte
     config.accesslog = config.errorlog = None
     stop = asyncio.Event()
     server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
-    await asyncio.sleep(0.5)
+    await wait_until(lambda: _accepting(port), what=f"the TLS server on port {port}")
     try:
         yield port
     finally:
         stop.set()
         await server
+
+
+async def _accepting(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    return True
 
 
 def _trusting(ca: trustme.CA) -> ssl.SSLContext:

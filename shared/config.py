@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     )
 
     # Extractor.
+    crawler_internal_url: str | None = Field(
+        default=None, description="base URL of the crawler's internal HTTP (default: its local port)"
+    )
     extractor_internal_url: str | None = Field(
         default=None, description="base URL of the extractor's internal HTTP (default: its local port)"
     )
@@ -141,6 +144,10 @@ class Settings(BaseSettings):
     @cached_property
     def extractor_url(self) -> str:
         return self.extractor_internal_url or f"http://{self.http_host}:{self.http_base_port + 2}"
+
+    @cached_property
+    def crawler_url(self) -> str:
+        return self.crawler_internal_url or f"http://{self.http_host}:{self.http_base_port + 1}"
 
     def schema_for(self, service: str) -> str:
         """The Postgres schema (and role) a service owns."""

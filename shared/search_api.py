@@ -14,7 +14,6 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 INTERNAL_SEARCH_PATH = "/internal/v1/search"
-INTERNAL_TOKEN_HEADER = "X-Trawl-Internal-Token"
 
 
 class SearchMode(StrEnum):

@@ -113,7 +113,40 @@ def runs_show(run_id: str) -> None:
     """One run with its progress."""
     run = call_api(lambda client: client.run(run_id))
     crawling.print_summary(run)
+    refusals = run["progress"]["refusals"]
+    if refusals:
+        table = Table("not fetched or not stored, because", "URLs", title="refused URLs (`trawl runs pages`)")
+        for reason, count in sorted(refusals.items(), key=lambda item: -item[1]):
+            table.add_row(reason, str(count))
+        console.print(table)
     console.print_json(json.dumps(run))
+
+
+@runs_app.command("pages")
+def runs_pages(
+    run_id: str,
+    status: Annotated[
+        list[str] | None, typer.Option(help="queued, leased, fetched, skipped or failed (repeatable)")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="at most this many")] = 100,
+) -> None:
+    """The run's URLs in the order they were found, with their state and why any was refused."""
+    page = call_api(
+        lambda client: client.run_pages(run_id, status=status or ["failed", "skipped"], limit=limit)
+    )
+    table = Table("url", "kind", "state", "reason", "status", "attempts")
+    for entry in page["urls"]:
+        table.add_row(
+            entry["url"],
+            entry["kind"],
+            entry["state"],
+            entry["reason"] or "",
+            str(entry["status_code"] or ""),
+            str(entry["attempts"]),
+        )
+    console.print(table)
+    if page["next_cursor"]:
+        console.print(f"more: GET /v1/runs/{run_id}/pages?cursor={page['next_cursor']}")
 
 
 @runs_app.command("cancel")

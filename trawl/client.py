@@ -137,6 +137,13 @@ class TrawlClient:
         result: dict[str, Any] = await self._call("POST", "/v1/search", json=body)
         return result
 
+    async def run_pages(
+        self, run_id: str, *, status: list[str], limit: int, cursor: str | None = None
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"status": status, "limit": limit} | ({"cursor": cursor} if cursor else {})
+        result: dict[str, Any] = await self._call("GET", f"/v1/runs/{run_id}/pages", params=params)
+        return result
+
     async def upload(self, paths: list[Path]) -> dict[str, Any]:
         files = [("files", (path.name, await asyncio.to_thread(path.read_bytes))) for path in paths]
         result: dict[str, Any] = await self._call("POST", "/v1/uploads", files=files)

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from services.crawler import handlers
+from services.crawler import handlers, http
 from services.crawler.domain.ssrf import AddressPolicy
 from services.crawler.fetcher import Fetcher
 from services.crawler.worker import CrawlWorker
@@ -49,6 +49,7 @@ SPEC = ServiceSpec(
         RunDeleted: handlers.on_run_deleted,
     },
     migrations_dir=Path(__file__).parent / "migrations",
+    routes=http.routes,
     lifespan=fetching,
     workers=(crawl,),
 )

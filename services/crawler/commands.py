@@ -8,12 +8,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from services.crawler import store
 from services.crawler.domain.discovery import seeds
 from services.crawler.domain.known_urls import KnownUrls
-from services.crawler.domain.outcomes import Outcome, counters, frontier_update
+from services.crawler.domain.outcomes import Outcome, counters, duplicate, frontier_update
 from services.crawler.domain.records import NewUrl, PageRow
 from shared import runs
 from shared.events import CrawlProgress, Event, JobCreated, PageFetched, RunCompleted, RunStatus, TaskFailed
@@ -82,8 +83,9 @@ async def commit_outcomes(
     decided = [o for o in outcomes if o.state != "released"]
     held = await store.still_leased(conn, owner=owner, ids=sorted(o.item.id for o in decided))
     decided = [o for o in decided if o.item.id in held]
+    duplicates = await store.insert_pages(conn, [o.page for o in decided if o.page is not None])
+    decided = [duplicate(o) if o.page and o.page.url_hash in duplicates else o for o in decided]
     await store.update_frontier(conn, [frontier_update(o) for o in decided])
-    await store.insert_pages(conn, [o.page for o in decided if o.page is not None])
     await store.insert_images(conn, [o.image for o in decided if o.image is not None])
     events = [event for o in decided for event in _events_of(o, uow.service)]
     by_run: dict[UUID, list[Outcome]] = defaultdict(list)
@@ -170,36 +172,42 @@ def _page_fetched(page: PageRow) -> PageFetched:
 
 async def _progress_reports(uow: UnitOfWork, run_ids: list[UUID], every_seconds: float) -> list[Event]:
     """CrawlProgress of the runs not reported for `every_seconds`."""
-    return [
-        CrawlProgress(
-            tenant_id=row["tenant_id"],
-            job_id=row["job_id"],
-            run_id=row["run_id"],
-            pages_crawled=row["pages_crawled"],
-            pages_failed=row["pages_failed"],
-            pages_skipped=row["pages_skipped"],
-            pages_total=row["pages_total"],
-            current_depth=row["current_depth"],
-            in_flight=row["in_flight"],
-            reported_at=datetime.now(UTC),
-        )
-        for row in await store.claim_progress_reports(uow.conn, run_ids, every_seconds)
-    ]
+    return [_progress(row) for row in await store.claim_progress_reports(uow.conn, run_ids, every_seconds)]
 
 
 async def _completions(uow: UnitOfWork, run_ids: list[UUID] | None) -> list[Event]:
-    """RunCompleted for each run that just finished (exactly once: the status flips once)."""
-    return [
-        RunCompleted.now(
-            service=uow.service,
-            tenant_id=row["tenant_id"],
-            job_id=row["job_id"],
-            run_id=row["run_id"],
-            status=RunStatus.COMPLETED,
-            counters={name: row[name] for name in _COMPLETION_COUNTERS},
+    """For each run that just finished (exactly once: the status flips once), its final
+    progress, whatever the report interval, and RunCompleted."""
+    events: list[Event] = []
+    for row in await store.complete_finished_runs(uow.conn, run_ids):
+        events.append(_progress(row))
+        events.append(
+            RunCompleted.now(
+                service=uow.service,
+                tenant_id=row["tenant_id"],
+                job_id=row["job_id"],
+                run_id=row["run_id"],
+                status=RunStatus.COMPLETED,
+                counters={name: row[name] for name in _COMPLETION_COUNTERS},
+            )
         )
-        for row in await store.complete_finished_runs(uow.conn, run_ids)
-    ]
+    return events
+
+
+def _progress(row: Any) -> CrawlProgress:
+    return CrawlProgress(
+        tenant_id=row["tenant_id"],
+        job_id=row["job_id"],
+        run_id=row["run_id"],
+        pages_crawled=row["pages_crawled"],
+        pages_failed=row["pages_failed"],
+        pages_skipped=row["pages_skipped"],
+        pages_total=row["pages_total"],
+        current_depth=row["current_depth"],
+        in_flight=row["in_flight"],
+        reported_at=datetime.now(UTC),
+        refusals=row["refusals"],
+    )
 
 
 _COMPLETION_COUNTERS = (

@@ -21,11 +21,11 @@ from datetime import UTC, datetime
 from services.crawler import store
 from services.crawler.domain import outcomes
 from services.crawler.domain.content import COMPRESSIBLE_KINDS, ContentKind, content_kind
-from services.crawler.domain.discovery import page_discoveries, sitemap_discoveries
+from services.crawler.domain.discovery import PageFindings, page_discoveries, sitemap_discoveries
 from services.crawler.domain.fetching import Fetched
 from services.crawler.domain.images import ImageInfo, NotAnImage, image_refusal, inspect_image
 from services.crawler.domain.outcomes import Outcome, Treatment, treatment
-from services.crawler.domain.records import LeasedUrl, NewUrl
+from services.crawler.domain.records import LeasedUrl
 from services.crawler.domain.run_view import RunView
 from services.crawler.domain.sitemaps import SitemapError, parse_sitemap
 from shared.s3 import ObjectStore, content_key, tenant_key
@@ -37,7 +37,7 @@ class _Analysed:
     content_hash: str
     stored_body: bytes
     gzipped: bool
-    discovered: list[NewUrl]
+    findings: PageFindings
 
 
 class Pipeline:
@@ -80,7 +80,10 @@ class Pipeline:
         if item.page_number is not None and await self._seen_in_run(item, analysed.content_hash):
             return outcomes.repeated_page(item, fetched)
         key = await self._put(item, fetched, analysed.content_hash, analysed.stored_body, analysed.gzipped)
-        return outcomes.stored_page(item, fetched, analysed.content_hash, key, analysed.discovered)
+        found = analysed.findings
+        return outcomes.stored_page(
+            item, fetched, analysed.content_hash, key, found.discovered, found.canonical
+        )
 
     async def _sitemap(self, item: LeasedUrl, view: RunView, fetched: Fetched) -> Outcome:
         try:
@@ -131,7 +134,11 @@ def _analyse(
         content_hash=hashlib.sha256(body).hexdigest(),
         stored_body=gzip.compress(body, compresslevel=1) if compress else body,
         gzipped=compress,
-        discovered=page_discoveries(item, view, fetched, robots_sitemaps) if kind is ContentKind.HTML else [],
+        findings=(
+            page_discoveries(item, view, fetched, robots_sitemaps)
+            if kind is ContentKind.HTML
+            else PageFindings([], None)
+        ),
     )
 
 

@@ -259,8 +259,47 @@ async def run_has_content(conn: Connection, *, run_id: UUID, content_hash: str) 
 # --- pages and images ----------------------------------------------------------------------
 
 
-async def insert_pages(conn: Connection, pages: Sequence[PageRow]) -> None:
-    await _insert(conn, "pages", pages, conflict="(run_id, url_hash)")
+_PAGE_COLUMNS = {
+    "run_id": "uuid",
+    "tenant_id": "uuid",
+    "job_id": "uuid",
+    "url": "text",
+    "final_url": "text",
+    "url_hash": "text",
+    "status": "integer",
+    "content_type": "text",
+    "content_hash": "text",
+    "s3_key": "text",
+    "bytes": "bigint",
+    "etag": "text",
+    "last_modified": "text",
+    "unchanged": "boolean",
+    "depth": "integer",
+    "final_url_hash": "text",
+    "canonical_hash": "text",
+}
+
+
+async def insert_pages(conn: Connection, pages: Sequence[PageRow]) -> set[str]:
+    """Store page rows; returns the url hashes of those refused as duplicates: another page of
+    the run was fetched as the same final URL, or was fetched as the URL this one names as its
+    canonical with the same bytes. (A page and its canonical in one batch both stay.)"""
+    if not pages:
+        return set()
+    names = list(_PAGE_COLUMNS)
+    arrays = [[getattr(page, name) for page in pages] for name in names]
+    unnested = ", ".join(f"${i}::{kind}[]" for i, kind in enumerate(_PAGE_COLUMNS.values(), start=1))
+    inserted = await conn.fetch(
+        f"""INSERT INTO pages ({", ".join(names)})
+            SELECT * FROM unnest({unnested}) AS p ({", ".join(names)})
+             WHERE p.canonical_hash IS NULL OR NOT EXISTS (
+                   SELECT 1 FROM pages q WHERE q.run_id = p.run_id
+                      AND q.final_url_hash = p.canonical_hash AND q.content_hash = p.content_hash)
+            ON CONFLICT DO NOTHING
+         RETURNING url_hash""",
+        *arrays,
+    )
+    return {page.url_hash for page in pages} - {row["url_hash"] for row in inserted}
 
 
 async def insert_images(conn: Connection, images: Sequence[ImageRow]) -> None:
@@ -302,17 +341,24 @@ async def add_counters(conn: Connection, run_id: UUID, counters: RunCounters) ->
 # --- progress and completion ---------------------------------------------------------------
 
 
+# A run's URLs not fetched, or fetched and not stored, counted by reason (robots, http_404, ...).
+_REFUSALS = """(SELECT coalesce(jsonb_object_agg(reason, n), '{}'::jsonb)
+                  FROM (SELECT coalesce(f.reason, 'unknown') AS reason, count(*) AS n FROM frontier f
+                         WHERE f.run_id = c.run_id AND f.state IN ('failed', 'skipped')
+                         GROUP BY 1) counted)"""
+
+
 async def claim_progress_reports(
     conn: Connection, run_ids: Sequence[UUID], every_seconds: float
 ) -> list[Any]:
     """Runs whose last progress report is older than `every_seconds`, marked as reported now."""
     return await conn.fetch(
-        """UPDATE crawl_runs c SET progress_sent_at = now()
+        f"""UPDATE crawl_runs c SET progress_sent_at = now()
             WHERE run_id = ANY($1) AND status = 'running'
               AND (progress_sent_at IS NULL OR progress_sent_at < now() - make_interval(secs => $2))
         RETURNING c.*,
                   (SELECT count(*) FROM frontier f WHERE f.run_id = c.run_id AND f.state = 'leased')
-                      AS in_flight""",
+                      AS in_flight, {_REFUSALS} AS refusals""",
         list(run_ids),
         every_seconds,
     )
@@ -341,10 +387,36 @@ async def complete_finished_runs(conn: Connection, run_ids: Sequence[UUID] | Non
         ids,
     )
     return await conn.fetch(
-        """UPDATE crawl_runs c SET status = 'completed', finished_at = now()
+        f"""UPDATE crawl_runs c SET status = 'completed', finished_at = now()
             WHERE run_id = ANY($1) AND status = 'running'
-        RETURNING c.*, (SELECT count(*) FROM pages p WHERE p.run_id = c.run_id) AS pages_published""",
+        RETURNING c.*, (SELECT count(*) FROM pages p WHERE p.run_id = c.run_id) AS pages_published,
+                  0 AS in_flight, {_REFUSALS} AS refusals""",
         ids,
+    )
+
+
+async def run_urls(
+    conn: Connection,
+    *,
+    tenant_id: UUID,
+    run_id: UUID,
+    states: Sequence[str],
+    after_id: int,
+    limit: int,
+) -> list[Any]:
+    """One page of a run's frontier in the order URLs were found, from after `after_id`."""
+    return await conn.fetch(
+        """SELECT f.id, f.url, f.kind, f.state, f.reason, f.status_code, f.attempts, f.depth,
+                  f.discovered_from, f.updated_at
+             FROM frontier f JOIN crawl_runs c ON c.run_id = f.run_id
+            WHERE f.run_id = $1 AND c.tenant_id = $2 AND f.id > $3
+              AND (cardinality($4::text[]) = 0 OR f.state = ANY($4::text[]))
+            ORDER BY f.id LIMIT $5""",
+        run_id,
+        tenant_id,
+        after_id,
+        list(states),
+        limit,
     )
 
 

@@ -6,8 +6,6 @@ not a SearchRequest gets a 422 naming the fields.
 
 from __future__ import annotations
 
-import hmac
-
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -15,17 +13,17 @@ from starlette.routing import BaseRoute, Route
 
 from services.extractor.commands.search import search
 from services.extractor.pipeline import Pipeline
-from shared.search_api import INTERNAL_SEARCH_PATH, INTERNAL_TOKEN_HEADER, SearchRequest
+from shared.internal_api import INTERNAL_TOKEN_HEADER, token_matches
+from shared.search_api import INTERNAL_SEARCH_PATH, SearchRequest
 from shared.service import ServiceRuntime
 from shared.uow import Database
 
 
 def routes(runtime: ServiceRuntime) -> list[BaseRoute]:
-    token = runtime.settings.internal_token.encode()
+    token = runtime.settings.internal_token
 
     async def internal_search(request: Request) -> Response:
-        given = request.headers.get(INTERNAL_TOKEN_HEADER, "").encode()
-        if not hmac.compare_digest(given, token):
+        if not token_matches(request.headers.get(INTERNAL_TOKEN_HEADER, ""), token):
             return JSONResponse({"detail": "missing or wrong internal token"}, status_code=401)
         try:
             body = SearchRequest.model_validate_json(await request.body())

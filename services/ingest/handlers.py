@@ -73,13 +73,16 @@ async def on_page_fetched(ctx: HandlerContext, event: PageFetched) -> None:
 
 
 async def on_crawl_progress(ctx: HandlerContext, event: CrawlProgress) -> None:
-    """Failed pages are counted from these reports (not from TaskFailed too, which would count twice)."""
+    """Failed pages are counted from these reports (not from TaskFailed too, which would count
+    twice); so is how far the crawl got, when the PageFetched stream is behind."""
     await store.note_crawl_progress(
         ctx.conn,
         run_id=event.run_id,
         tenant_id=event.tenant_id,
         pages_total=event.pages_total,
         pages_failed=event.pages_failed,
+        pages_crawled=event.pages_crawled,
+        refusals=event.refusals,
     )
 
 

@@ -131,3 +131,8 @@ class CrawlProgress(Event):
     current_depth: int = Field(ge=0)
     in_flight: int = Field(ge=0)
     reported_at: datetime
+    refusals: dict[str, int] = Field(
+        default_factory=dict,
+        description="URLs not fetched, or fetched and not stored, by reason (robots, http_404, "
+        "duplicate, ...)",
+    )

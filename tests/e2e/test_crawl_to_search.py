@@ -14,7 +14,8 @@ from services.crawler.app import SPEC as CRAWLER
 from services.extractor.app import SPEC as EXTRACTOR
 from shared.config import Settings
 from shared.events import ChunkIndexed, RunCompleted, TaskFailed
-from shared.search_api import INTERNAL_SEARCH_PATH, INTERNAL_TOKEN_HEADER
+from shared.internal_api import INTERNAL_TOKEN_HEADER
+from shared.search_api import INTERNAL_SEARCH_PATH
 from shared.service import ServiceRuntime, running
 from shared.topics import topic_for
 from tests.integration.crawler.conftest import crawler_settings, start_crawl

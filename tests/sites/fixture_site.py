@@ -7,14 +7,17 @@ both by URL pattern (/list?page=N) and by next button (/catalog/N), redirect cha
 redirects into loopback and cloud metadata, 404, 410, 500-then-200, 429 with Retry-After, an
 always-500 page, a slow page, a 50 MiB body, a gzip bomb, PDFs, images of several sizes and
 formats, windows-1251 and Shift_JIS pages, duplicate links differing only in fragment or
-query order, nofollow links, ETag/Last-Modified with 304, plain text and JSON.
+query order, a page reached again through a redirect (/docs-home -> /docs-home/) and through a
+URL whose rel=canonical names it with the same bytes (/article?ref=feed), nofollow links,
+ETag/Last-Modified with 304, plain text and JSON; robots.txt names a sitemap on another host.
 
 `site.expected` says what a crawl with the default JobConfig (seed `/`, max_depth 3, robots
 obeyed, same registered domain) should end with: which URLs are fetched, skipped or failed
 (with the reason), and which links the scope refuses, in canonical form.
 
 Not linked, for pagination tests that seed it: /feed?page=N, whose pages past FEED_LAST_PAGE
-repeat the last one. `python -m tests.sites.fixture_site` serves the site from a subprocess.
+repeat the last one; for sitemap tests, /blog/ whose posts only its own /blog/sitemap.xml lists.
+`python -m tests.sites.fixture_site` serves the site from a subprocess.
 """
 
 from __future__ import annotations
@@ -97,6 +100,7 @@ class ExpectedCrawl:
     urls: dict[str, ExpectedUrl]
     sitemaps: list[str]  # sitemap documents the crawl reads (robots Sitemap: line and index)
     not_discovered: list[str]  # linked only through nofollow: never enters the frontier
+    refused_sitemaps: list[str]  # named by robots.txt on a host out of scope: never queued
 
     def with_outcome(self, outcome: Outcome) -> dict[str, str | None]:
         return {url: expected.reason for url, expected in self.urls.items() if expected.outcome == outcome}
@@ -204,6 +208,10 @@ class FixtureSite(LoggedSite):
             "/notes.txt": ExpectedUrl("fetched", kind="text"),
             "/data.json": ExpectedUrl("fetched", kind="json"),
             "/meta-nofollow": html,
+            "/docs-home/": html,
+            "/docs-home": ExpectedUrl("skipped", "duplicate"),  # redirects to /docs-home/
+            "/article": html,
+            "/article?ref=feed": ExpectedUrl("skipped", "duplicate"),  # canonical /article, same bytes
             **{f"/deep/{n}": html for n in range(1, DEEP_PAGES)},
             f"/deep/{DEEP_PAGES}": ExpectedUrl("out_of_scope", "too_deep"),
             **{f"/from-sitemap/{n}": html for n in range(1, 5)},
@@ -223,7 +231,14 @@ class FixtureSite(LoggedSite):
                 self.url(path) for path in ("/sitemap.xml", "/sitemap-pages.xml", "/sitemap-more.xml.gz")
             ],
             not_discovered=[self.url("/nofollow-target"), self.url("/meta-nofollow-target")],
+            refused_sitemaps=[self.foreign_sitemap],
         )
+
+    @property
+    def foreign_sitemap(self) -> str:
+        """A sitemap on another host (nothing listens there), named by robots.txt."""
+        other = "127.0.0.3" if self.host != "127.0.0.3" else "127.0.0.4"
+        return f"http://{other}:{self.port}/sitemap.xml"
 
     # --- routes ----------------------------------------------------------------------------
 
@@ -263,6 +278,10 @@ class FixtureSite(LoggedSite):
         get("/data.json", self.json)
         get("/meta-nofollow", self.meta_nofollow)
         get("/deep/{number:\\d+}", self.deep)
+        get("/docs-home", self.redirect_to("/docs-home/", 301))
+        get("/article", self.article)
+        get("/blog/", self.blog)
+        get("/blog/sitemap.xml", self.blog_sitemap)
         for path in (
             "/about",
             "/products",
@@ -274,6 +293,8 @@ class FixtureSite(LoggedSite):
             "/nofollow-target",
             "/meta-nofollow-target",
             "/from-sitemap/{number:\\d+}",
+            "/docs-home/",
+            "/blog/post-{number:\\d+}",
         ):
             get(path, self.plain_page)
 
@@ -308,6 +329,8 @@ class FixtureSite(LoggedSite):
             "/notes.txt",
             "/data.json",
             "/meta-nofollow",
+            "/docs-home/",
+            "/article",
             "/deep/1",
             OFF_SITE_URL,
             "mailto:team@example.org",
@@ -320,7 +343,10 @@ class FixtureSite(LoggedSite):
 
     async def robots(self, request: web.Request) -> web.Response:
         delay = f"Crawl-delay: {self.crawl_delay:g}\n" if self.crawl_delay > 0 else ""
-        body = f"User-agent: *\nDisallow: /private/\n{delay}\nSitemap: {self.url('/sitemap.xml')}\n"
+        body = (
+            f"User-agent: *\nDisallow: /private/\n{delay}\n"
+            f"Sitemap: {self.url('/sitemap.xml')}\nSitemap: {self.foreign_sitemap}\n"
+        )
         return web.Response(text=body, content_type="text/plain")
 
     async def sitemap_index(self, request: web.Request) -> web.Response:
@@ -490,7 +516,20 @@ class FixtureSite(LoggedSite):
         if not 1 <= number <= DEEP_PAGES:
             raise web.HTTPNotFound()
         more = f'<a href="/deep/{number + 1}">deeper</a>' if number < DEEP_PAGES else ""
+        if number == 2:  # depth 3: long after their twins at depth 1 were fetched
+            more += links("/docs-home", "/article?ref=feed")
         return web.Response(text=page(f"Deep {number}", more), content_type="text/html")
+
+    async def article(self, request: web.Request) -> web.Response:
+        """The same bytes whatever the query, naming /article as the canonical URL."""
+        head = '<link rel="canonical" href="/article">'
+        return web.Response(text=page("Article", "<p>The article.</p>", head=head), content_type="text/html")
+
+    async def blog(self, request: web.Request) -> web.Response:
+        return web.Response(text=page("Blog", "<p>Posts are in the sitemap.</p>"), content_type="text/html")
+
+    async def blog_sitemap(self, request: web.Request) -> web.Response:
+        return web.Response(text=self._urlset("/blog/post-1", "/blog/post-2"), content_type="application/xml")
 
     async def plain_page(self, request: web.Request) -> web.Response:
         return web.Response(

@@ -2,13 +2,18 @@
 
 From an HTML page: its links and rel=next links one level deeper, the job's pagination (the
 next button's target, or the url_pattern's next page) at the same depth, its images for image
-jobs, and — on a seed — the host's sitemaps. Links beyond the run's scope or longer than
-`MAX_URL_LENGTH` are dropped; sitemaps are read whatever the scope (their pages are checked).
+jobs, and — on a seed — the host's sitemaps (those robots.txt names, `/sitemap.xml`, and the
+seed's own directory's, as Hugo or GitHub Pages sites under a path keep theirs). Links beyond
+the run's scope or longer than `MAX_URL_LENGTH` are dropped; sitemaps must be on a host in
+scope (`options.sitemaps_outside_scope` lifts that), whatever their path, and their pages are
+checked like any link.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from services.crawler.domain.content import image_links
 from services.crawler.domain.fetching import Fetched
@@ -38,10 +43,17 @@ def seeds(config: JobConfig) -> list[NewUrl]:
     return found
 
 
+@dataclass(frozen=True)
+class PageFindings:
+    discovered: list[NewUrl]
+    canonical: str | None  # the page's rel=canonical, when it names another URL in scope
+
+
 def page_discoveries(
     item: LeasedUrl, view: RunView, fetched: Fetched, robots_sitemaps: Sequence[str]
-) -> list[NewUrl]:
-    """The URLs an HTML page leads to (CPU work: parsing, run it in a worker thread)."""
+) -> PageFindings:
+    """What an HTML page leads to, and which URL it says it is (CPU work: parsing, run it in
+    a worker thread)."""
     html = decode_html(fetched.body, fetched.content_type)
     base = fetched.final_url
     config = view.config
@@ -65,16 +77,36 @@ def page_discoveries(
     if view.collects_images:
         found += followable(image_links(html, base), item.depth + 1, item.url, scope, kind="image")
     if item.depth == 0 and item.discovered_from is None and view.wants_sitemaps:
-        candidates = [*robots_sitemaps, f"{url_origin(item.url)}/sitemap.xml"]
-        found += followable(candidates, item.depth, item.url, None, kind="sitemap")
-    return found
+        found += _sitemaps(sitemap_candidates(item.url, robots_sitemaps), item, view)
+    canonical = links.canonical
+    in_scope = canonical is not None and scope.host_refusal(canonical) is None
+    return PageFindings(found, canonical if in_scope and canonical != base else None)
+
+
+def sitemap_candidates(seed: str, robots_sitemaps: Sequence[str]) -> list[str]:
+    """Where a seed's host keeps its sitemaps: those its robots.txt names, `/sitemap.xml`, and
+    `sitemap.xml` in the seed's own directory when the seed is not at the root."""
+    origin = url_origin(seed)
+    directory = urlsplit(seed).path.rsplit("/", 1)[0] + "/"
+    candidates = [*robots_sitemaps, f"{origin}/sitemap.xml"]
+    if directory != "/":
+        candidates.append(f"{origin}{directory}sitemap.xml")
+    return list(dict.fromkeys(candidates))
 
 
 def sitemap_discoveries(item: LeasedUrl, view: RunView, sitemap: Sitemap) -> list[NewUrl]:
     """A sitemap's pages, and the further sitemaps of a sitemap index."""
-    return followable(sitemap.urls, SITEMAP_DEPTH, item.url, view.scope) + followable(
-        sitemap.sitemaps, item.depth, item.url, None, kind="sitemap"
+    return followable(sitemap.urls, SITEMAP_DEPTH, item.url, view.scope) + _sitemaps(
+        sitemap.sitemaps, item, view
     )
+
+
+def _sitemaps(urls: Sequence[str], item: LeasedUrl, view: RunView) -> list[NewUrl]:
+    """Sitemaps worth reading: on a host in scope, unless the job lifts that."""
+    if view.sitemaps_outside_scope:
+        return followable(urls, item.depth, item.url, None, kind="sitemap")
+    in_scope = [url for url in urls if view.scope.host_refusal(url) is None]
+    return followable(in_scope, item.depth, item.url, None, kind="sitemap")
 
 
 def followable(

@@ -27,6 +27,7 @@ from services.crawler.domain.records import (
     PageRow,
     RunCounters,
 )
+from services.crawler.domain.urls import url_hash
 
 RETRY_BASE_SECONDS = 1.0
 RETRY_CAP_SECONDS = 300.0
@@ -161,15 +162,33 @@ def repeated_page(item: LeasedUrl, fetched: Fetched) -> Outcome:
 
 
 def stored_page(
-    item: LeasedUrl, fetched: Fetched, content_hash: str, key: str, discovered: Sequence[NewUrl]
+    item: LeasedUrl,
+    fetched: Fetched,
+    content_hash: str,
+    key: str,
+    discovered: Sequence[NewUrl],
+    canonical: str | None = None,
 ) -> Outcome:
     return Outcome(
         item,
         "fetched",
         fetched.status,
-        page=_page_row(item, fetched, content_hash, key, unchanged=False),
+        page=_page_row(item, fetched, content_hash, key, unchanged=False, canonical=canonical),
         discovered=discovered,
         bytes=len(fetched.body),
+    )
+
+
+def duplicate(outcome: Outcome) -> Outcome:
+    """A page whose final URL (or canonical) another page of the run was fetched as: recorded
+    as skipped, announced to nobody, so it is indexed once. What it links to still counts."""
+    return Outcome(
+        outcome.item,
+        "skipped",
+        outcome.status_code,
+        reason="duplicate",
+        discovered=outcome.discovered,
+        bytes=outcome.bytes,
     )
 
 
@@ -225,7 +244,15 @@ def counters(outcomes: Sequence[Outcome]) -> RunCounters:
     )
 
 
-def _page_row(item: LeasedUrl, fetched: Fetched, content_hash: str, key: str, *, unchanged: bool) -> PageRow:
+def _page_row(
+    item: LeasedUrl,
+    fetched: Fetched,
+    content_hash: str,
+    key: str,
+    *,
+    unchanged: bool,
+    canonical: str | None = None,
+) -> PageRow:
     return PageRow(
         run_id=item.run_id,
         tenant_id=item.tenant_id,
@@ -242,6 +269,8 @@ def _page_row(item: LeasedUrl, fetched: Fetched, content_hash: str, key: str, *,
         last_modified=fetched.headers.get("last-modified"),
         unchanged=unchanged,
         depth=item.depth,
+        final_url_hash=url_hash(fetched.final_url),
+        canonical_hash=url_hash(canonical) if canonical is not None else None,
     )
 
 

@@ -100,6 +100,8 @@ class PageRow:
     last_modified: str | None
     unchanged: bool
     depth: int
+    final_url_hash: str  # a second page of the run reaching the same final URL is a duplicate
+    canonical_hash: str | None  # the rel=canonical it names, when another URL in scope
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,12 @@ class RunView:
         return bool(self.config.options.get("sitemaps", True))
 
     @property
+    def sitemaps_outside_scope(self) -> bool:
+        """Sitemaps on hosts outside the crawl's scope are read too (off by default: a
+        robots.txt naming another host's sitemap must not send the crawl there)."""
+        return bool(self.config.options.get("sitemaps_outside_scope", False))
+
+    @property
     def autothrottle(self) -> bool:
         return bool(self.config.options.get("autothrottle", False))
 

@@ -47,6 +47,19 @@ class ScopePolicy:
 
     def refusal(self, url: str, depth: int) -> str | None:
         """Why `url`, found `depth` links away from a seed, is out of scope; None if in scope."""
+        if (refused := self.host_refusal(url)) is not None:
+            return refused
+        if any(pattern.search(url) for pattern in self.exclude):
+            return "excluded"
+        if self.include and not any(pattern.search(url) for pattern in self.include):
+            return "not_included"
+        if depth > self.max_depth:
+            return "too_deep"
+        return None
+
+    def host_refusal(self, url: str) -> str | None:
+        """Why `url`'s scheme or host is out of scope (its path is not looked at: a sitemap's
+        URL need not match the patterns its pages must); None if in scope."""
         try:
             parts = urlsplit(url)
             host = (parts.hostname or "").rstrip(".")
@@ -58,12 +71,6 @@ class ScopePolicy:
             return "no_host"
         if not self._domain_allowed(host):
             return "off_domain"
-        if any(pattern.search(url) for pattern in self.exclude):
-            return "excluded"
-        if self.include and not any(pattern.search(url) for pattern in self.include):
-            return "not_included"
-        if depth > self.max_depth:
-            return "too_deep"
         return None
 
     def _domain_allowed(self, host: str) -> bool:

@@ -172,7 +172,7 @@ class RunStart(Body):
 
 
 class Progress(BaseModel):
-    pages_fetched: int
+    pages_fetched: int = Field(description="as the crawler last reported, or as announced if further")
     pages_failed: int
     pages_total: int = Field(description="the crawler's known frontier")
     pages_published: int | None = Field(description="set when the crawler has finished")
@@ -184,6 +184,10 @@ class Progress(BaseModel):
     tokens: int
     errors: int
     extractor_outcomes: int
+    refusals: dict[str, int] = Field(
+        description="URLs not fetched, or fetched and not stored, by reason (robots, http_404, too_large, "
+        "ssrf, duplicate, ...); GET /v1/runs/{id}/pages lists them"
+    )
 
 
 class RunOut(BaseModel):

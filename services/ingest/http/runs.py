@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
 
+import httpx
 from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
 
@@ -17,6 +18,7 @@ from services.ingest.http.deps import ApiContext, Context, Principal, Reader, Wr
 from services.ingest.http.models import Progress, RunOut
 from services.ingest.http.problems import Problem, not_found
 from services.ingest.http.routing import api_router
+from shared.internal_api import INTERNAL_TOKEN_HEADER, MAX_RUN_URLS, RUN_URLS_PATH, RunUrls, UrlState
 
 router = api_router("runs")
 
@@ -97,6 +99,41 @@ async def run_events(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+@router.get(
+    "/runs/{run_id}/pages",
+    response_model=RunUrls,
+    responses={503: {"description": "the crawler did not answer"}},
+)
+async def run_pages(
+    run_id: UUID,
+    principal: Reader,
+    context: Context,
+    status: Annotated[list[UrlState] | None, Query(description="only URLs in these states")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_RUN_URLS)] = 100,
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,18}$")] = None,
+) -> RunUrls:
+    """The run's URLs in the order they were found, each with its state and, for those skipped
+    or failed, why: robots, http_404, too_large, ssrf, redirect, duplicate, max_pages, ..."""
+    await load_run(context, principal, run_id)  # another tenant's run: 404
+    params: list[tuple[str, str | int | float | bool | None]] = [
+        ("tenant_id", str(principal.tenant_id)),
+        ("limit", limit),
+    ]
+    params += [("state", state.value) for state in status or ()]
+    if cursor:
+        params.append(("cursor", cursor))
+    url = context.settings.crawler_url + RUN_URLS_PATH.format(run_id=run_id)
+    try:
+        reply = await context.http.get(
+            url, params=params, headers={INTERNAL_TOKEN_HEADER: context.settings.internal_token}, timeout=30
+        )
+    except httpx.HTTPError as exc:
+        raise Problem(503, "the crawler did not answer; try again shortly") from exc
+    if reply.status_code != 200:
+        raise Problem(502, f"the crawler answered {reply.status_code}; try again shortly")
+    return RunUrls.model_validate_json(reply.content)
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut)

@@ -9,7 +9,8 @@ from services.ingest.http.deps import Context, Reader
 from services.ingest.http.models import SearchIn
 from services.ingest.http.problems import Problem, not_found
 from services.ingest.http.routing import api_router
-from shared.search_api import INTERNAL_SEARCH_PATH, INTERNAL_TOKEN_HEADER, SearchRequest, SearchResponse
+from shared.internal_api import INTERNAL_TOKEN_HEADER
+from shared.search_api import INTERNAL_SEARCH_PATH, SearchRequest, SearchResponse
 
 router = api_router("search")
 

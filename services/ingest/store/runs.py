@@ -112,7 +112,8 @@ async def submission_outcome(conn: Connection, *, tenant_id: UUID, submission_id
 
 _RUN_COLUMNS = """r.id, r.tenant_id, r.job_id, r.kind, r.trigger, r.status, r.idempotency_key,
                   r.scheduled_for, r.created_at, r.started_at, r.finished_at, j.name AS job_name,
-                  p.pages_fetched, p.pages_failed, p.pages_total, p.pages_published, p.documents_indexed,
+                  greatest(p.pages_fetched, p.pages_reported) AS pages_fetched, p.pages_failed,
+                  p.pages_total, p.refusals, p.pages_published, p.documents_indexed,
                   p.documents_expected, p.chunks_indexed, p.items_extracted, p.llm_tasks_done,
                   p.errors, p.extractor_outcomes, p.tokens, p.parts_completed, p.updated_at"""
 _RUN_FROM = """FROM runs r LEFT JOIN run_progress p ON p.run_id = r.id
@@ -185,17 +186,30 @@ async def add_progress(conn: Connection, *, run_id: UUID, tenant_id: UUID, **inc
 
 
 async def note_crawl_progress(
-    conn: Connection, *, run_id: UUID, tenant_id: UUID, pages_total: int, pages_failed: int
+    conn: Connection,
+    *,
+    run_id: UUID,
+    tenant_id: UUID,
+    pages_total: int,
+    pages_failed: int,
+    pages_crawled: int = 0,
+    refusals: dict[str, int] | None = None,
 ) -> None:
-    """The crawler's reports are snapshots; keep the largest seen (reports may arrive out of order)."""
+    """The crawler's reports are snapshots; keep the largest seen (reports may arrive out of
+    order; the refusals of the report with the most pages crawled)."""
     await conn.execute(
         """UPDATE run_progress SET pages_total = greatest(pages_total, $3),
-                  pages_failed = greatest(pages_failed, $4), updated_at = now()
+                  pages_failed = greatest(pages_failed, $4),
+                  refusals = CASE WHEN $5 >= pages_reported AND $6::jsonb IS NOT NULL
+                                  THEN $6::jsonb ELSE refusals END,
+                  pages_reported = greatest(pages_reported, $5), updated_at = now()
             WHERE run_id = $1 AND tenant_id = $2""",
         run_id,
         tenant_id,
         pages_total,
         pages_failed,
+        pages_crawled,
+        refusals,
     )
 
 

@@ -343,3 +343,17 @@ async def test_max_pages_stops_the_crawl_at_exactly_that_many_pages(
         ("skipped", "robots"),
     }
     assert ("skipped", "max_pages") in states.values()
+
+
+async def test_a_seed_under_a_path_finds_the_sitemap_in_its_directory(
+    crawler: tuple[Settings, asyncpg.Pool], site: FixtureSite
+) -> None:
+    settings, pool = crawler
+    crawl = await start_crawl(settings, {"seeds": [site.url("/blog/")], "limits": {"max_depth": 1}})
+    run = await wait_finished(pool, crawl)
+    assert run["status"] == "completed"
+    states = _by_path(site, await frontier(pool, crawl))
+    # The posts are linked from nowhere: only /blog/sitemap.xml lists them.
+    assert states["/blog/sitemap.xml"] == ("fetched", None)
+    assert states["/blog/post-1"] == states["/blog/post-2"] == ("fetched", None)
+    assert site.foreign_sitemap not in states and not any("127.0.0.3" in url for url in states)

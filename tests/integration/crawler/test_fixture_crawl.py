@@ -62,6 +62,8 @@ async def test_a_default_crawl_ends_with_exactly_the_expected_outcomes(
 
     sitemaps = {row["url"]: row["state"] for row in rows if row["kind"] == "sitemap"}
     assert {url: "fetched" for url in expected.sitemaps}.items() <= sitemaps.items()
+    # robots.txt naming another host's sitemap does not take the crawl there.
+    assert not set(expected.refused_sitemaps) & {canonical_url(url) for url in sitemaps}
 
     # Retries: 500-then-200 took two attempts; Retry-After was waited out.
     assert documents[canonical_url(site.url("/flaky"))]["attempts"] == 2
@@ -95,8 +97,9 @@ async def test_a_default_crawl_ends_with_exactly_the_expected_outcomes(
 
     await _assert_published(settings, crawl, len(pages))
     # This crawl's own share of the process-wide counters: every URL fetched (pages, sitemaps,
-    # images) and every one robots.txt denied.
-    assert _fetched_2xx() - fetched_before == sum(1 for row in rows if row["state"] == "fetched")
+    # images, and the duplicates, known as such only once fetched) and every one robots.txt denied.
+    fetched = sum(1 for row in rows if row["state"] == "fetched" or row["reason"] == "duplicate")
+    assert _fetched_2xx() - fetched_before == fetched
     assert _robots_denials() - denied_before == sum(1 for row in rows if row["reason"] == "robots") > 0
 
 

@@ -19,9 +19,10 @@ from services.extractor.pipeline import Pipeline
 from shared import service
 from shared.config import Settings
 from shared.events import ChunkIndexed, DocumentUploaded, PageFetched, TaskFailed
+from shared.internal_api import INTERNAL_TOKEN_HEADER
 from shared.producer import publish_direct
 from shared.s3 import ObjectStore
-from shared.search_api import INTERNAL_SEARCH_PATH, INTERNAL_TOKEN_HEADER
+from shared.search_api import INTERNAL_SEARCH_PATH
 from shared.service import ServiceRuntime
 from shared.topics import topic_for
 from tests.support import consume_all, consumed_everything, wait_until

@@ -20,9 +20,9 @@ from services.ingest import commands
 from services.ingest.app import SPEC
 from shared.config import Settings
 from shared.http import HealthServer
+from shared.internal_api import INTERNAL_TOKEN_HEADER
 from shared.search_api import (
     INTERNAL_SEARCH_PATH,
-    INTERNAL_TOKEN_HEADER,
     SearchHit,
     SearchRequest,
     SearchResponse,

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from shared.config import Settings
-from shared.events import ChunkIndexed, PageFetched, RunCompleted, RunStatus
+from shared.events import ChunkIndexed, CrawlProgress, PageFetched, RunCompleted, RunStatus
 from shared.producer import publish_direct
 from tests.integration.ingest.conftest import Api
 from tests.support import wait_until
@@ -199,3 +199,31 @@ async def test_keys_create_says_when_the_commands_switch_tenant(cli_env: Setting
     assert "they acted as tenant 'first'; --no-save keeps that" in second.output
     kept = await trawl("keys", "create", "--tenant", "third", "--no-save")
     assert "not saved: the other commands still use tenant 'second'" in kept.output
+
+
+async def test_runs_show_says_why_urls_were_refused(cli_env: Settings, api: Api) -> None:
+    assert (await trawl("keys", "create", "--tenant", "refusals")).exit_code == 0
+    assert (await trawl("crawl", "https://example.com/")).exit_code == 0
+    run = await api.pool.fetchrow("SELECT id, job_id, tenant_id FROM runs")
+    report = CrawlProgress(
+        tenant_id=run["tenant_id"],
+        job_id=run["job_id"],
+        run_id=run["id"],
+        pages_crawled=40,
+        pages_failed=3,
+        pages_skipped=7,
+        pages_total=50,
+        current_depth=2,
+        in_flight=0,
+        reported_at=datetime.now(UTC),
+        refusals={"robots": 6, "http_404": 3, "duplicate": 1},
+    )
+    await publish_direct(cli_env, [report])
+    shown = await wait_until(lambda: _shown_with(str(run["id"]), "robots"), what="refusals shown")
+    assert "│ robots" in shown and "│ 6 " in shown and "http_404" in shown and "duplicate" in shown
+    assert "│ 40 " in shown, "pages fetched as the crawler reported them"
+
+
+async def _shown_with(run_id: str, text: str) -> str | None:
+    shown = await trawl("runs", "show", run_id)
+    return shown.output if text in shown.output else None

@@ -1,3 +1,4 @@
+import hashlib
 import random
 from datetime import UTC, datetime
 from typing import Any
@@ -9,7 +10,7 @@ from services.crawler.domain.content import ContentKind
 from services.crawler.domain.fetching import Fetched
 from services.crawler.domain.images import ImageInfo
 from services.crawler.domain.outcomes import Treatment, treatment
-from services.crawler.domain.records import FrontierUpdate, LeasedUrl, RunCounters
+from services.crawler.domain.records import FrontierUpdate, LeasedUrl, RunCounters, new_url
 from tests.unit.crawler import factories
 from tests.unit.crawler.factories import JOB, RUN, TENANT, response
 
@@ -187,6 +188,27 @@ def test_a_stored_page_points_at_its_object_and_carries_what_it_found() -> None:
     )
     assert (page.etag, page.last_modified) == ('"v1"', "Wed, 31 Dec 2025 10:00:00 GMT")
     assert (page.s3_key, page.bytes, page.unchanged) == ("tenants/b2/raw/ef/efef", 16, False)
+
+
+def test_a_page_is_known_by_its_final_url_and_its_canonical() -> None:
+    fetched = response(200, b"<html>docs</html>")  # fetched as https://shop.example.com/list/
+    canonical = "https://shop.example.com/list/?sort=new"
+    page = outcomes.stored_page(leased(), fetched, "ab" * 32, "k", discovered=(), canonical=canonical).page
+    assert page is not None
+    # The frontier's hashes: sha256 of the w3lib-canonical URL.
+    assert page.final_url_hash == hashlib.sha256(b"https://shop.example.com/list/").hexdigest()
+    assert page.canonical_hash == hashlib.sha256(b"https://shop.example.com/list/?sort=new").hexdigest()
+    plain = outcomes.stored_page(leased(), fetched, "ab" * 32, "k", discovered=()).page
+    assert plain is not None and plain.canonical_hash is None
+
+
+def test_a_duplicate_is_skipped_and_announced_to_nobody_but_its_links_count() -> None:
+    found = [new_url("https://shop.example.com/a", depth=3), new_url("https://shop.example.com/b", depth=3)]
+    stored = outcomes.stored_page(leased(), response(200, b"x" * 40), "cd" * 32, "k", discovered=found)
+    twin = outcomes.duplicate(stored)
+    assert (twin.state, twin.reason, twin.status_code, twin.bytes) == ("skipped", "duplicate", 200, 40)
+    assert twin.page is None and twin.error is None
+    assert twin.discovered == found
 
 
 def test_a_repeated_pattern_page_ends_the_pattern() -> None:

@@ -1,0 +1,53 @@
+"""The crawler's internal HTTP surface: a run's URLs and why each was or was not fetched, for
+ingest's public `GET /v1/runs/{id}/pages` (contract: `shared.internal_api`).
+
+Only callers holding the shared internal token get an answer (401 otherwise).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from services.crawler import store
+from shared.internal_api import (
+    INTERNAL_TOKEN_HEADER,
+    MAX_RUN_URLS,
+    RUN_URLS_PATH,
+    RunUrl,
+    RunUrls,
+    UrlState,
+    token_matches,
+)
+from shared.service import ServiceRuntime
+from shared.uow import Database
+
+
+def routes(runtime: ServiceRuntime) -> list[BaseRoute]:
+    token = runtime.settings.internal_token
+
+    async def run_urls(request: Request) -> Response:
+        if not token_matches(request.headers.get(INTERNAL_TOKEN_HEADER, ""), token):
+            return JSONResponse({"detail": "missing or wrong internal token"}, status_code=401)
+        try:
+            run_id = UUID(request.path_params["run_id"])
+            tenant_id = UUID(request.query_params["tenant_id"])
+            states = [UrlState(state).value for state in request.query_params.getlist("state")]
+            after = int(request.query_params.get("cursor") or 0)
+            limit = min(int(request.query_params.get("limit", "100")), MAX_RUN_URLS)
+        except (KeyError, ValueError) as exc:
+            return JSONResponse({"detail": f"bad query: {exc}"}, status_code=422)
+        async with runtime.resources.get(Database).connection() as conn:
+            rows = await store.run_urls(
+                conn, tenant_id=tenant_id, run_id=run_id, states=states, after_id=after, limit=max(limit, 1)
+            )
+        page = RunUrls(
+            urls=[RunUrl.model_validate(dict(row)) for row in rows],
+            next_cursor=str(rows[-1]["id"]) if len(rows) == max(limit, 1) else None,
+        )
+        return Response(page.model_dump_json(), media_type="application/json")
+
+    return [Route(RUN_URLS_PATH, run_urls, methods=["GET"])]

@@ -21,9 +21,8 @@ rendering) is turned into a `<div>`, since the content behind a script is conten
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from copy import deepcopy
 
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 _BANNER_WORDS = frozenset(
@@ -46,7 +45,19 @@ _BANNER_WORDS = frozenset(
 )
 _CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "search"})
 _LANDMARKS = "//main | //article | //h1 | //*[@role='main'] | //*[@itemprop='articleBody']"
-_NOT_TEXT = frozenset({"script", "style", "template", "svg", "noscript"})
+# Elements that may be chrome, found by libxml2 (a walk in Python costs more than extraction on
+# big pages); `_is_chrome` decides (substrings here, whole words there).
+_CANDIDATES = XPath(
+    ".//nav | .//header | .//footer"
+    " | .//*[@role='navigation' or @role='banner' or @role='contentinfo' or @role='search']"
+    " | .//*[re:test(concat(@id, ' ', @class), '"
+    + "|".join(sorted(_BANNER_WORDS))
+    + "', 'i')]",
+    namespaces={"re": "http://exslt.org/regular-expressions"},
+)
+# Scripts and styles are no text; trafilatura drops them too, so they go first (JSON-LD stays:
+# it carries the metadata and a paywalled page's articleBody).
+_NOT_TEXT_XPATH = XPath(".//style | .//template | .//script[not(contains(@type, 'ld+json'))]")
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 # A banner word marks an element only while it holds at most this share of the page's text.
 _BANNER_MAX_SHARE = 0.25
@@ -55,38 +66,39 @@ _MAX_REMOVED_SHARE = 0.5
 _NOSCRIPT_MIN_PARAGRAPH_CHARS = 200
 
 
-def without_chrome(tree: HtmlElement) -> HtmlElement:
-    """A copy of `tree` without its page chrome, or `tree` itself when the guard (see the module
-    docstring) keeps the page whole."""
-    cleaned = deepcopy(tree)
-    body = cleaned.find("body")
+def remove_chrome(tree: HtmlElement) -> int:
+    """Remove the page chrome from `tree` in place, unless the guard (see the module docstring)
+    keeps the page whole; the characters of text the page has left."""
+    body = tree.find("body")
     if body is None:
-        return tree
+        return text_length(tree)
+    for element in _NOT_TEXT_XPATH(tree):
+        _drop(element)
     _unwrap_content_noscripts(body)
     total = text_length(body)
-    protected = _protected(cleaned)
-    chrome = list(_chrome(body, protected, total))
-    removed = sum(text_length(node) for node in chrome)
-    if total and removed > _MAX_REMOVED_SHARE * total:
-        return tree
+    protected = _protected(tree)
+    chrome: list[HtmlElement] = []
+    chosen: set[HtmlElement] = set()
+    for node in _CANDIDATES(body):  # document order: ancestors come first
+        if node in protected or any(ancestor in chosen for ancestor in node.iterancestors()):
+            continue
+        if _is_chrome(node, total):
+            chrome.append(node)
+            chosen.add(node)
+    lengths = [text_length(node) for node in chrome]
+    if sum(lengths) > _MAX_REMOVED_SHARE * total:
+        return total
     for node in chrome:
         _drop(node)
-    return cleaned
+    return total - sum(lengths)
 
 
 def text_length(node: HtmlElement) -> int:
-    """Characters of visible text under `node` (not scripts or styles), whitespace runs counted
-    once."""
-    length = 0
-    stack = [node]
-    while stack:
-        element = stack.pop()
-        length += _length(element.text)
-        for child in element:
-            length += _length(child.tail)
-            if isinstance(child.tag, str) and child.tag not in _NOT_TEXT:
-                stack.append(child)
-    return length
+    """Characters of text under `node`, whitespace runs counted once (JSON-LD not counted)."""
+    length = len(" ".join(" ".join(node.itertext()).split()))
+    for script in node.iter("script"):
+        length -= _length(script.text)
+    return max(length, 0)
 
 
 def _length(text: str | None) -> int:
@@ -103,20 +115,6 @@ def _protected(tree: HtmlElement) -> set[HtmlElement]:
     if (body := tree.find("body")) is not None:
         protected.add(body)
     return protected
-
-
-def _chrome(body: HtmlElement, protected: set[HtmlElement], total: int) -> Iterator[HtmlElement]:
-    """The outermost chrome elements under `body` (a removed element's descendants are not
-    visited again)."""
-    stack = list(reversed(body))
-    while stack:
-        node = stack.pop()
-        if not isinstance(node.tag, str):
-            continue
-        if node not in protected and _is_chrome(node, total):
-            yield node
-            continue
-        stack.extend(reversed(node))
 
 
 def _is_chrome(node: HtmlElement, total: int) -> bool:

@@ -54,7 +54,9 @@ def read_url_map(path: Path) -> dict[str, str]:
 
 
 def extract_files(
-    files: Annotated[list[Path], typer.Argument(help="HTML, PDF, Markdown, JSON or text files; .gz is read too")],
+    files: Annotated[
+        list[Path], typer.Argument(help="HTML, PDF, Markdown, JSON or text files; .gz is read too")
+    ],
     url: Annotated[str | None, typer.Option(help="the page URL of every FILE")] = None,
     urls: Annotated[
         Path | None, typer.Option(help="a file of path<TAB>url lines giving each FILE its page URL")

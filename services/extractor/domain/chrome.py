@@ -10,9 +10,12 @@ below). What is never removed, whatever it looks like:
 
 * `<html>`, `<body>`, and any element that contains the page's content landmarks (`<main>`,
   `<article>`, `role=main`, `itemprop=articleBody`, the `<h1>`);
-* a banner-word element holding more than a quarter of the page's text (banners are small);
-* anything, when the removals together would take away most of the page's text: then the page
-  is used as it came, and trafilatura's own boilerplate rules do the work.
+* a header, footer or banner holding more than a quarter of the page's text: those are small
+  parts of a page, so such an element is a mislabelled wrapper (menus are exempt: a docs
+  site's navigation can outweigh a short page);
+* anything, when the removals together would take away most (four fifths) of the page's
+  text: then the page is used as it came, and trafilatura's own boilerplate rules do the work.
+  (Short pages are often half menu and footer, so "half" would be too eager.)
 
 Also, a `<noscript>` that holds real paragraphs (a paywalled article's text, a page's no-script
 rendering) is turned into a `<div>`, since the content behind a script is content.
@@ -43,26 +46,25 @@ _BANNER_WORDS = frozenset(
         "truste",
     }
 )
-_CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "search"})
+_MENU_ROLES = frozenset({"navigation", "search"})
+_LANDMARK_ROLES = frozenset({"banner", "contentinfo"})
 _LANDMARKS = "//main | //article | //h1 | //*[@role='main'] | //*[@itemprop='articleBody']"
 # Elements that may be chrome, found by libxml2 (a walk in Python costs more than extraction on
 # big pages); `_is_chrome` decides (substrings here, whole words there).
 _CANDIDATES = XPath(
     ".//nav | .//header | .//footer"
     " | .//*[@role='navigation' or @role='banner' or @role='contentinfo' or @role='search']"
-    " | .//*[re:test(concat(@id, ' ', @class), '"
-    + "|".join(sorted(_BANNER_WORDS))
-    + "', 'i')]",
+    " | .//*[re:test(concat(@id, ' ', @class), '" + "|".join(sorted(_BANNER_WORDS)) + "', 'i')]",
     namespaces={"re": "http://exslt.org/regular-expressions"},
 )
 # Scripts and styles are no text; trafilatura drops them too, so they go first (JSON-LD stays:
 # it carries the metadata and a paywalled page's articleBody).
 _NOT_TEXT_XPATH = XPath(".//style | .//template | .//script[not(contains(@type, 'ld+json'))]")
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
-# A banner word marks an element only while it holds at most this share of the page's text.
-_BANNER_MAX_SHARE = 0.25
+# A header, footer or banner is chrome only while it holds at most this share of the page's text.
+_CHROME_MAX_SHARE = 0.25
 # Removals that would take more than this share of the page's text are all undone.
-_MAX_REMOVED_SHARE = 0.5
+_MAX_REMOVED_SHARE = 0.8
 _NOSCRIPT_MIN_PARAGRAPH_CHARS = 200
 
 
@@ -118,14 +120,14 @@ def _protected(tree: HtmlElement) -> set[HtmlElement]:
 
 
 def _is_chrome(node: HtmlElement, total: int) -> bool:
-    tag = node.tag
-    if tag == "nav" or node.get("role", "").lower() in _CHROME_ROLES:
+    if node.tag == "nav" or node.get("role") in _MENU_ROLES:
         return True
-    if tag in ("header", "footer") and not _inside_content(node):
-        return True
-    if _has_banner_word(node):
-        return text_length(node) <= _BANNER_MAX_SHARE * total
-    return False
+    looks_like_chrome = (
+        node.get("role") in _LANDMARK_ROLES
+        or (node.tag in ("header", "footer") and not _inside_content(node))
+        or _has_banner_word(node)
+    )
+    return looks_like_chrome and text_length(node) <= _CHROME_MAX_SHARE * total
 
 
 def _inside_content(node: HtmlElement) -> bool:

@@ -36,7 +36,7 @@ _SITE_KEYS = ("og:site_name", "application-name")
 _LANGUAGE_KEYS = ("content-language", "og:locale", "dc.language")
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 # "Headline | Site", "Headline - Site", "Site: Headline" ...
-_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—·•:»]\s+")
+_TITLE_SEPARATORS = re.compile("\\s+[|\\-\u2013\u2014\u00b7\u2022:\u00bb]\\s+")
 
 
 def page_metadata(tree: HtmlElement, url: str | None) -> tuple[str, dict[str, Any]]:

@@ -20,6 +20,8 @@ import typer
 from services.extractor.domain.documents import DocumentError
 from services.extractor.domain.extract import extract
 
+app = typer.Typer(add_completion=False)
+
 # The service's defaults (shared.config.Settings), not imported: Settings pulls in pydantic.
 _MAX_BYTES = 50_000_000
 _MAX_PDF_PAGES = 500
@@ -53,9 +55,11 @@ def read_url_map(path: Path) -> dict[str, str]:
     return found
 
 
+@app.command()
 def extract_files(
     files: Annotated[
-        list[Path], typer.Argument(help="HTML, PDF, Markdown, JSON or text files; .gz is read too")
+        list[Path],
+        typer.Argument(metavar="FILE...", help="HTML, PDF, Markdown, JSON or text files; .gz is read too"),
     ],
     url: Annotated[str | None, typer.Option(help="the page URL of every FILE")] = None,
     urls: Annotated[

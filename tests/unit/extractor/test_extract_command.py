@@ -33,7 +33,7 @@ def test_files_gz_and_a_url_map_give_one_json_line_each(tmp_path: Path) -> None:
     assert "## Why now" in first["markdown"] and "## Why now" not in first["text"]
     assert first["metadata"]["date"] == "2024-10-06"
     assert second["url"] == "https://news.example/metro"
-    assert "В субботу утром в городе открылись четыре новые станции метро" in second["text"]
+    assert "В субботу утром в городе открылись четыре новые станции метро" in second["text"]  # noqa: RUF001
 
 
 def test_one_url_for_every_file_and_a_broken_file_is_reported(tmp_path: Path) -> None:

@@ -1,11 +1,10 @@
-"""What a stored page or upload is, and its bytes as text: type detection, decompression, decoding.
+"""What a stored page or upload is: type detection and decompression (decoding: `charsets`).
 
 Pure functions: the handler reads the bytes from S3 and hands them here (in a worker thread).
 """
 
 from __future__ import annotations
 
-import codecs
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -40,12 +39,21 @@ class Block:
 class ExtractedDocument:
     document_type: DocumentType
     title: str
-    blocks: list[Block]
+    blocks: list[Block]  # what is chunked: Markdown sections of HTML, pages of a PDF, ...
     metadata: dict[str, Any] = field(default_factory=dict)
+    plain_text: str | None = None  # for HTML, the main text without Markdown syntax
 
     @property
     def has_text(self) -> bool:
         return any(block.text.strip() for block in self.blocks)
+
+    @property
+    def markdown(self) -> str:
+        return "\n\n".join(block.text for block in self.blocks)
+
+    @property
+    def text(self) -> str:
+        return self.markdown if self.plain_text is None else self.plain_text
 
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -56,7 +64,6 @@ _TEXT_TYPES = {"text/plain", "text/csv", "text/x-log"}
 _MARKDOWN_TYPES = {"text/markdown", "text/x-markdown"}
 _HTML_TYPES = {"text/html", "application/xhtml+xml"}
 _JSON_TYPES = {"application/json", "application/ld+json", "text/json"}
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]+)""", re.I)
 
 
 def decompress(data: bytes, max_bytes: int) -> bytes:
@@ -75,11 +82,6 @@ def decompress(data: bytes, max_bytes: int) -> bytes:
 
 def media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
-
-
-def charset_of(content_type: str) -> str | None:
-    match = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9_:.-]+)", content_type, re.I)
-    return match.group(1) if match else None
 
 
 def detect_type(data: bytes, content_type: str, name: str | None = None) -> DocumentType | None:
@@ -105,43 +107,3 @@ def detect_type(data: bytes, content_type: str, name: str | None = None) -> Docu
 
 def _looks_like_text(head: bytes) -> bool:
     return bool(head) and b"\x00" not in head and from_bytes(head).best() is not None
-
-
-def decode(data: bytes, content_type: str, *, html: bool = False) -> str:
-    """Text from bytes: the declared charset, else a BOM or an HTML meta charset, else UTF-8,
-    else what charset detection finds. Undecodable bytes become U+FFFD rather than an error."""
-    for candidate in (charset_of(content_type), _bom_charset(data), _meta_charset(data) if html else None):
-        if candidate and _known_codec(candidate):
-            return data.decode(candidate, errors="replace").lstrip("\ufeff")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    best = from_bytes(data).best()
-    if best is not None and best.encoding:
-        return str(best)
-    return data.decode("utf-8", errors="replace")
-
-
-def _bom_charset(data: bytes) -> str | None:
-    for bom, name in (
-        (codecs.BOM_UTF8, "utf-8-sig"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
-        if data.startswith(bom):
-            return name
-    return None
-
-
-def _meta_charset(data: bytes) -> str | None:
-    match = _META_CHARSET.search(data[:4096])
-    return match.group(1).decode("ascii") if match else None
-
-
-def _known_codec(name: str) -> bool:
-    try:
-        codecs.lookup(name)
-    except LookupError:
-        return False
-    return True

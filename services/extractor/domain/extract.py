@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from services.extractor.domain.charsets import decode
 from services.extractor.domain.documents import (
     DocumentError,
     DocumentType,
     ExtractedDocument,
-    decode,
     decompress,
     detect_type,
 )

@@ -1,93 +1,27 @@
-"""Main content of HTML pages (trafilatura), and Markdown / plain text / JSON into blocks."""
+"""HTML, Markdown, plain text and JSON documents into blocks (the HTML main content: `main_content`)."""
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
-
-import trafilatura
-from selectolax.lexbor import LexborHTMLParser
-from trafilatura.settings import Document, use_config
 
 from services.extractor.domain.documents import Block, DocumentError, DocumentType, ExtractedDocument
+from services.extractor.domain.main_content import main_content
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _HTML_LANG = re.compile(r"""<html[^>]*?\blang\s*=\s*["']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*)""", re.I)
-_METADATA_FIELDS = ("author", "date", "description", "sitename", "hostname", "language")
-# trafilatura's defaults treat main content under 250 characters as a failed extraction and
-# fall back to whole-page text, navigation included; a product page's main content is often
-# that short, so accept shorter main content before any fallback.
-_CONFIG = use_config()
-_CONFIG.set("DEFAULT", "MIN_EXTRACTED_SIZE", "40")
-_CONFIG.set("DEFAULT", "MIN_OUTPUT_SIZE", "10")
 
 
 def extract_html(html: str, url: str | None) -> ExtractedDocument:
-    """Main content as Markdown with its metadata; boilerplate (navigation, footers, cookie
-    banners, comments) is left out. Pages where trafilatura finds no main content fall back
-    to its baseline extractor (all paragraph-like text) so that short pages still index."""
-    document: Document | None = trafilatura.extract_with_metadata(
-        _without(html, _PAGE_CHROME),
-        url=url,
-        output_format="markdown",
-        include_comments=False,
-        include_tables=True,
-        include_formatting=True,
-        include_links=False,
-        fast=True,  # its own fallbacks keep menus; ours below drops them first
-        config=_CONFIG,
-    )
-    metadata: dict[str, Any] = {}
-    title = ""
-    markdown = ""
-    if document is not None:
-        title = document.title or ""
-        markdown = _strip_front_matter(document.text or "")
-        metadata = {name: value for name in _METADATA_FIELDS if (value := getattr(document, name, None))}
-        if document.url:
-            metadata["canonical_url"] = document.url
-    if not markdown.strip():
-        _, text, _ = trafilatura.baseline(_without(html, _BOILERPLATE))
-        markdown = text
-        metadata["extraction"] = "baseline"
-        title = title or _title_tag(html)
+    """The page's main content (see `main_content`) as Markdown blocks, with its plain text and
+    metadata; the language falls back to `<html lang>`."""
+    content = main_content(html, url)
+    metadata = dict(content.metadata)
     if "language" not in metadata and (lang := _HTML_LANG.search(html[:4096])):
         metadata["language"] = lang.group(1).lower().replace("_", "-")
-    return ExtractedDocument(DocumentType.HTML, title, markdown_blocks(markdown), metadata)
-
-
-# Page chrome no main content lives in: menus, the page's own header and footer, cookie banners
-# (an article's <header>, with its title and date, stays).
-_PAGE_CHROME = (
-    "nav, body > header, body > footer, [role=navigation], [id*=cookie], [class*=cookie],"
-    " [id*=consent], [class*=consent]"
-)
-# For the fallback, which keeps every paragraph-like text: anything that is not content.
-_BOILERPLATE = (
-    f"{_PAGE_CHROME}, header, footer, aside, form, script, style, noscript, [role=banner],"
-    " [role=contentinfo], [aria-hidden=true]"
-)
-
-
-def _without(html: str, selector: str) -> str:
-    tree = LexborHTMLParser(html)
-    for node in tree.css(selector):
-        node.decompose()
-    return tree.html or html
-
-
-def _strip_front_matter(text: str) -> str:
-    if text.startswith("---\n"):
-        end = text.find("\n---\n", 4)
-        if end != -1:
-            return text[end + 5 :]
-    return text
-
-
-def _title_tag(html: str) -> str:
-    match = re.search(r"<title[^>]*>(.*?)</title>", html, re.I | re.S)
-    return " ".join(match.group(1).split()) if match else ""
+    return ExtractedDocument(
+        DocumentType.HTML, content.title, markdown_blocks(content.markdown), metadata, plain_text=content.text
+    )
 
 
 def markdown_blocks(markdown: str) -> list[Block]:

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     handler_backoff_initial: float = Field(default=0.2, gt=0)
     handler_backoff_max: float = Field(default=10.0, gt=0)
     handler_timeout_seconds: float = Field(default=600.0, gt=0)
+    consumer_batch_size: int = Field(
+        default=100, ge=1, le=10_000, description="records a consumer handles in one transaction at most"
+    )
 
     # Outbox relay.
     outbox_batch_size: int = Field(default=1000, ge=1)

@@ -139,28 +139,33 @@ def build_broker(settings: Settings, service: str) -> KafkaBroker:
 
 
 async def _tolerant_parser(
-    record: ConsumerRecord[bytes, bytes], original: Callable[[Any], Awaitable[StreamMessage[Any]]]
+    records: tuple[ConsumerRecord[bytes, bytes], ...],
+    original: Callable[[Any], Awaitable[StreamMessage[Any]]],
 ) -> StreamMessage[Any]:
     """FastStream decodes header values as UTF-8 and drops records it cannot: a foreign
-    producer's binary header would lose the record before our consumer sees it. Parse a
-    readable copy instead and keep the untouched record as the raw message (the DLQ copy and
-    the envelope are made from it)."""
+    producer's binary header would lose the batch before our consumer sees it. Parse readable
+    copies instead and keep the untouched records as the raw message (the DLQ copy and the
+    envelope are made from them)."""
     try:
-        return await original(record)
+        return await original(records)
     except UnicodeDecodeError:
-        readable = dataclasses.replace(
-            record, headers=[(name, value.decode("latin-1").encode()) for name, value in record.headers]
-        )
-        if hasattr(record, "consumer"):
-            readable.consumer = record.consumer
-        message = await original(readable)
-        message.raw_message = record
+        message = await original(tuple(_readable(record) for record in records))
+        message.raw_message = records
         return message
 
 
-async def _raw_body(message: StreamMessage[object]) -> bytes:
+def _readable(record: ConsumerRecord[bytes, bytes]) -> ConsumerRecord[bytes, bytes]:
+    readable = dataclasses.replace(
+        record, headers=[(name, value.decode("latin-1").encode()) for name, value in record.headers]
+    )
+    if hasattr(record, "consumer"):
+        readable.consumer = record.consumer
+    return readable
+
+
+async def _raw_bodies(message: StreamMessage[object]) -> list[bytes]:
     """Hand the handler undecoded bytes: decoding and validation are ours (bad ones go to the DLQ)."""
-    return message.body
+    return [record.value or b"" for record in message.raw_message]  # type: ignore[attr-defined]
 
 
 def consumer_group(settings: Settings, service: str) -> str:
@@ -181,13 +186,17 @@ def subscribe(broker: KafkaBroker, consumer: EventConsumer, settings: Settings, 
         group_id=consumer_group(settings, service),
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
+        batch=True,
+        max_records=settings.consumer_batch_size,
+        batch_timeout_ms=200,
         parser=_tolerant_parser,
-        decoder=_raw_body,
+        decoder=_raw_bodies,
         max_poll_interval_ms=10 * 60 * 1000,
         title=f"{service}-consumer",
     )
-    async def on_record(body: bytes, message: KafkaMessage) -> None:
-        await consumer.process(message.raw_message)  # type: ignore[arg-type]
+    async def on_records(bodies: list[bytes], message: KafkaMessage) -> None:
+        # Offsets are committed (ack) only once every record's outcome is durably recorded.
+        await consumer.process_batch(message.raw_message)
         await message.ack()
 
 

@@ -29,6 +29,13 @@ class UnitOfWork:
     conn: Connection
     outbox: Outbox
     service: str
+    topic_prefix: str
+
+    def caused_by(self, cause: Envelope) -> UnitOfWork:
+        """The same transaction, publishing events caused by `cause` (a consumer handling a
+        batch of events in one transaction gives each handler its own)."""
+        outbox = Outbox(self.conn, source=self.service, topic_prefix=self.topic_prefix, cause=cause)
+        return UnitOfWork(self.conn, outbox, self.service, self.topic_prefix)
 
 
 class Database:
@@ -43,7 +50,7 @@ class Database:
     async def unit_of_work(self, *, cause: Envelope | None = None) -> AsyncIterator[UnitOfWork]:
         async with self.pool.acquire() as conn, conn.transaction():
             outbox = Outbox(conn, source=self.service, topic_prefix=self._topic_prefix, cause=cause)
-            yield UnitOfWork(conn, outbox, self.service)
+            yield UnitOfWork(conn, outbox, self.service, self._topic_prefix)
 
     def connection(self) -> contextlib.AbstractAsyncContextManager[Connection]:
         """A pooled connection for reads (no transaction, no outbox)."""

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 # Imported for its side effect: the trawl_ metric families are registered (and so listed
 # on /metrics) from the start, before the first event moves them.
 import shared.metrics  # noqa: F401
+from shared.internal_api import INTERNAL_TOKEN_HEADER, token_matches
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,21 @@ DEFAULT_CHECK_TIMEOUT = 2.0
 _STARTUP_TIMEOUT = 10.0
 _STOP_TIMEOUT = 10.0
 _MAX_ERROR_TEXT = 300
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def internal_route(path: str, endpoint: Endpoint, *, token: str, methods: Sequence[str]) -> Route:
+    """A route of a service's internal HTTP: only callers holding the shared internal token
+    (ingest, for the public API) get past a 401."""
+
+    async def guarded(request: Request) -> Response:
+        if not token_matches(request.headers.get(INTERNAL_TOKEN_HEADER, ""), token):
+            return JSONResponse({"detail": "missing or wrong internal token"}, status_code=401)
+        return await endpoint(request)
+
+    return Route(path, guarded, methods=list(methods))
 
 
 class _EmbeddedServer(uvicorn.Server):

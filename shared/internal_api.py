@@ -2,8 +2,8 @@
 
 Ingest authenticates, rate-limits and audits a caller, then asks the service that owns the
 data with the caller's tenant id and the shared internal token. Search is the extractor's
-(`shared.search_api`); a run's URLs, with why each was or was not fetched, are the crawler's
-(below). Both sides import these models.
+(`shared.search_api`); a run's URLs, with why each was or was not fetched, are the crawler's;
+items, products and documents are the extractor's (below). Both sides import these models.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import hmac
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
+from uuid import UUID
 
 from pydantic import BaseModel, Field
 
@@ -48,3 +50,118 @@ class RunUrl(BaseModel):
 class RunUrls(BaseModel):
     urls: list[RunUrl]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
+# -- the extractor's items, products and documents ------------------------------------------
+
+RUN_ITEMS_PATH = "/internal/v1/runs/{run_id}/items"
+PRODUCTS_PATH = "/internal/v1/products"
+PRODUCT_PATH = "/internal/v1/products/{product_id}"
+DOCUMENT_PATH = "/internal/v1/documents/{document_id}"
+MAX_PAGE = 500
+
+
+class ItemOut(BaseModel):
+    item_id: UUID
+    kind: str = Field(description="product or schema_result")
+    created_at: datetime
+    document_id: UUID
+    url: str | None
+    data: dict[str, Any]
+    confidence: float | None
+    valid: bool | None = Field(description="a record's validity against the job's schema")
+    kept: bool = Field(description="false: strict validation kept the record out of the results")
+    errors: list[dict[str, str]] = Field(description="a record's validation errors: path and message")
+    product_id: UUID | None
+    product_hash: str | None
+    changed: bool | None = Field(description="a product's price or availability changed since its last run")
+
+
+class ItemsPage(BaseModel):
+    items: list[ItemOut]
+    next_cursor: str | None
+
+
+class Observation(BaseModel):
+    run_id: UUID
+    job_id: UUID | None
+    url: str | None
+    price: str | None
+    regular_price: str | None
+    currency: str | None
+    availability: str | None
+    changed: bool
+    observed_at: datetime
+
+
+class ProductOut(BaseModel):
+    id: UUID
+    product_hash: str
+    identity_basis: str = Field(description="what identifies it: gtin, brand_mpn, brand_sku or url")
+    name: str | None
+    brand: str | None
+    brand_name: str | None = Field(description="the brand of the job that found it")
+    product_data: dict[str, Any]
+    confidence: float | None
+    first_scraped_at: datetime
+    last_seen_at: datetime
+    first_run_id: UUID
+    last_run_id: UUID
+    price: str | None = Field(description="the latest observation's")
+    regular_price: str | None
+    currency: str | None
+    availability: str | None
+
+
+class ProductsPage(BaseModel):
+    products: list[ProductOut]
+    next_cursor: str | None
+
+
+class ProductDetail(ProductOut):
+    history: list[Observation] = Field(description="one observation per run, oldest first")
+
+
+class TagOut(BaseModel):
+    name: str
+    value: str
+    source: str
+
+
+class ExtractionOut(BaseModel):
+    kind: str = Field(description="article_metadata, products or schema_record")
+    data: dict[str, Any]
+    confidence: float | None
+    created_at: datetime
+
+
+class DocumentOut(BaseModel):
+    id: UUID
+    job_id: UUID | None
+    run_id: UUID
+    source_type: str
+    url: str | None
+    title: str
+    document_type: str
+    content_hash: str
+    status: str
+    skipped: str | None
+    error_message: str | None
+    chunk_count: int
+    metadata: dict[str, Any]
+    items_found: int
+    items_extracted: int
+    created_at: datetime
+    indexed_at: datetime | None
+    tags: list[TagOut]
+    extractions: list[ExtractionOut]
+
+
+def encode_cursor(moment: datetime, identifier: UUID) -> str:
+    return f"{moment.isoformat()}_{identifier}"
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """The (time, id) a page ended at; ValueError when it is not a cursor of ours."""
+    moment, _, identifier = cursor.rpartition("_")
+    return datetime.fromisoformat(moment), UUID(identifier)

@@ -10,28 +10,17 @@ from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from services.crawler import store
-from shared.internal_api import (
-    INTERNAL_TOKEN_HEADER,
-    MAX_RUN_URLS,
-    RUN_URLS_PATH,
-    RunUrl,
-    RunUrls,
-    UrlState,
-    token_matches,
-)
+from shared.http import internal_route
+from shared.internal_api import MAX_RUN_URLS, RUN_URLS_PATH, RunUrl, RunUrls, UrlState
 from shared.service import ServiceRuntime
 from shared.uow import Database
 
 
 def routes(runtime: ServiceRuntime) -> list[BaseRoute]:
-    token = runtime.settings.internal_token
-
     async def run_urls(request: Request) -> Response:
-        if not token_matches(request.headers.get(INTERNAL_TOKEN_HEADER, ""), token):
-            return JSONResponse({"detail": "missing or wrong internal token"}, status_code=401)
         try:
             run_id = UUID(request.path_params["run_id"])
             tenant_id = UUID(request.query_params["tenant_id"])
@@ -50,4 +39,4 @@ def routes(runtime: ServiceRuntime) -> list[BaseRoute]:
         )
         return Response(page.model_dump_json(), media_type="application/json")
 
-    return [Route(RUN_URLS_PATH, run_urls, methods=["GET"])]
+    return [internal_route(RUN_URLS_PATH, run_urls, token=runtime.settings.internal_token, methods=["GET"])]

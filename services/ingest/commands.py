@@ -227,7 +227,7 @@ async def finish_if_done(uow: UnitOfWork, *, tenant_id: UUID, run_id: UUID) -> s
                 job_id=job_id,
                 run_id=run_id,
                 status=RunStatus(status),
-                counters={"extractor_outcomes": state.extractor_outcomes},
+                counters={"extractor_outcomes": state.extractor_outcomes, "items_found": state.items_found},
             )
         )
     return status

@@ -94,12 +94,20 @@ async def on_chunk_indexed(ctx: HandlerContext, event: ChunkIndexed) -> None:
         documents_indexed=0 if event.skipped else 1,
         chunks_indexed=event.chunk_count,
         extractor_outcomes=1,
+        items_announced=event.items_found,
     )
     await _finish_if_done(ctx, event.tenant_id, event.run_id)
 
 
 async def on_item_extracted(ctx: HandlerContext, event: ItemExtracted) -> None:
-    await store.add_progress(ctx.conn, run_id=event.run_id, tenant_id=event.tenant_id, items_extracted=1)
+    await store.add_progress(
+        ctx.conn,
+        run_id=event.run_id,
+        tenant_id=event.tenant_id,
+        items_found=1,
+        items_extracted=1 if event.kept else 0,
+    )
+    await _finish_if_done(ctx, event.tenant_id, event.run_id)
 
 
 async def on_llm_task_completed(ctx: HandlerContext, event: LlmTaskCompleted) -> None:

@@ -71,6 +71,12 @@ class ChunkIndexed(Event):
     skipped: str | None = Field(
         default=None, description="why nothing was indexed: 'unchanged', 'no_text', 'not_text'"
     )
+    items_found: int = Field(
+        default=0, ge=0, description="products and records the document yielded, each one ItemExtracted"
+    )
+    items_extracted: int = Field(
+        default=0, ge=0, description="of those, the ones kept (a strictly validated invalid record is not)"
+    )
 
 
 class ItemKind(StrEnum):
@@ -79,7 +85,10 @@ class ItemKind(StrEnum):
 
 
 class ItemExtracted(Event):
-    """A product or schema-defined record extracted from a page."""
+    """A product or schema-defined record extracted from a page.
+
+    One per product and per record of each run: a page unchanged since an earlier run of the
+    job announces its items again, with `changed` false."""
 
     event_name = "item-extracted"
     job_id: UUID | None = None
@@ -91,6 +100,20 @@ class ItemExtracted(Event):
     confidence: float | None = Field(default=None, ge=0, le=1)
     source_url: str | None = None
     brand_name: str | None = None
+    document_id: UUID | None = None
+    product_hash: str | None = Field(default=None, description="a product's identity in its tenant")
+    changed: bool | None = Field(
+        default=None,
+        description="a product's price or availability (or a record's data) differs from last time",
+    )
+    valid: bool | None = Field(default=None, description="a record's validity against its extractor schema")
+    kept: bool = Field(
+        default=True,
+        description="false for a record strict validation kept out of the results (its errors say why)",
+    )
+    errors: list[dict[str, str]] = Field(
+        default_factory=list, description="a record's validation errors: {path, message}"
+    )
 
 
 class LlmTaskCompleted(Event):

@@ -35,6 +35,7 @@ async def drive_deletion(
     tenant_id, run_id, state = deletion["tenant_id"], deletion["run_id"], deletion["state"]
     if state == "pending":
         async with db.unit_of_work() as uow:
+            await store.delete_run_items(uow.conn, tenant_id=tenant_id, run_id=run_id)
             await store.delete_run_rows(uow.conn, tenant_id=tenant_id, run_id=run_id)
         state = "rows_deleted"
     if state == "rows_deleted":

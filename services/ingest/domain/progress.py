@@ -2,7 +2,9 @@
 
 A crawl run is done when the crawler's RunCompleted is in and the extractor has answered
 (ChunkIndexed or TaskFailed) for every page the crawler published; an upload run when the
-extractor has answered for every uploaded document.
+extractor has answered for every uploaded document. Either way, every item the extractor's
+answers announced (products, records) must have been counted from its ItemExtracted, so a
+run's completion never overtakes its items.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ class RunState:
     pages_published: int | None
     documents_expected: int | None
     extractor_outcomes: int
+    items_announced: int = 0
+    items_found: int = 0
 
 
 def final_status(state: RunState) -> str | None:
     """The status the run ends with, or None while it is still going."""
-    if state.status in TERMINAL:
+    if state.status in TERMINAL or state.items_found < state.items_announced:
         return None
     if state.kind == "upload":
         expected = state.documents_expected

@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request, Response
 
 from services.ingest import metrics, store
 from services.ingest.domain.submissions import escape_unstorable
-from services.ingest.http import accounts, jobs, problems, runs, search, uploads
+from services.ingest.http import accounts, items, jobs, problems, runs, search, uploads
 from services.ingest.http.deps import ApiContext, Principal
 from services.ingest.http.routing import body_limit
 from shared.config import Settings
@@ -38,7 +38,7 @@ def create_app(context: ApiContext) -> FastAPI:
     )
     app.state.context = context
     problems.install(app)
-    for module in (accounts, jobs, runs, search, uploads):
+    for module in (accounts, jobs, runs, search, uploads, items):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -179,7 +179,8 @@ class Progress(BaseModel):
     documents_indexed: int
     documents_expected: int | None = Field(description="of an upload run")
     chunks_indexed: int
-    items_extracted: int
+    items_found: int = Field(description="products and schema records found")
+    items_extracted: int = Field(description="of those, kept (strict validation keeps invalid records out)")
     llm_tasks_done: int
     tokens: int
     errors: int

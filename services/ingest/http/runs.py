@@ -8,17 +8,17 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
 
-import httpx
 from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from services.ingest import commands, store
 from services.ingest.domain.progress import TERMINAL
 from services.ingest.http.deps import ApiContext, Context, Principal, Reader, Writer
+from services.ingest.http.internal import ask, tenant_params
 from services.ingest.http.models import Progress, RunOut
 from services.ingest.http.problems import Problem, not_found
 from services.ingest.http.routing import api_router
-from shared.internal_api import INTERNAL_TOKEN_HEADER, MAX_RUN_URLS, RUN_URLS_PATH, RunUrls, UrlState
+from shared.internal_api import MAX_RUN_URLS, RUN_URLS_PATH, RunUrls, UrlState
 
 router = api_router("runs")
 
@@ -117,22 +117,12 @@ async def run_pages(
     """The run's URLs in the order they were found, each with its state and, for those skipped
     or failed, why: robots, http_404, too_large, ssrf, redirect, duplicate, max_pages, ..."""
     await load_run(context, principal, run_id)  # another tenant's run: 404
-    params: list[tuple[str, str | int | float | bool | None]] = [
-        ("tenant_id", str(principal.tenant_id)),
-        ("limit", limit),
-    ]
+    params = tenant_params(principal.tenant_id, limit=limit, cursor=cursor)
     params += [("state", state.value) for state in status or ()]
-    if cursor:
-        params.append(("cursor", cursor))
     url = context.settings.crawler_url + RUN_URLS_PATH.format(run_id=run_id)
-    try:
-        reply = await context.http.get(
-            url, params=params, headers={INTERNAL_TOKEN_HEADER: context.settings.internal_token}, timeout=30
-        )
-    except httpx.HTTPError as exc:
-        raise Problem(503, "the crawler did not answer; try again shortly") from exc
-    if reply.status_code != 200:
-        raise Problem(502, f"the crawler answered {reply.status_code}; try again shortly")
+    reply = await ask(context, "crawler", url, params=params)
+    if reply is None:
+        raise not_found("run", run_id)
     return RunUrls.model_validate_json(reply.content)
 
 

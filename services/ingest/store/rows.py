@@ -10,6 +10,8 @@ PROGRESS_COUNTERS = (
     "documents_indexed",
     "chunks_indexed",
     "items_extracted",
+    "items_found",
+    "items_announced",
     "llm_tasks_done",
     "errors",
     "extractor_outcomes",

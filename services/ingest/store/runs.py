@@ -114,7 +114,7 @@ _RUN_COLUMNS = """r.id, r.tenant_id, r.job_id, r.kind, r.trigger, r.status, r.id
                   r.scheduled_for, r.created_at, r.started_at, r.finished_at, j.name AS job_name,
                   greatest(p.pages_fetched, p.pages_reported) AS pages_fetched, p.pages_failed,
                   p.pages_total, p.refusals, p.pages_published, p.documents_indexed,
-                  p.documents_expected, p.chunks_indexed, p.items_extracted, p.llm_tasks_done,
+                  p.documents_expected, p.chunks_indexed, p.items_found, p.items_extracted, p.llm_tasks_done,
                   p.errors, p.extractor_outcomes, p.tokens, p.parts_completed, p.updated_at"""
 _RUN_FROM = """FROM runs r LEFT JOIN run_progress p ON p.run_id = r.id
                LEFT JOIN jobs j ON j.id = r.job_id AND j.tenant_id = r.tenant_id"""
@@ -242,7 +242,7 @@ async def lock_run_state(
     """The run's job and what decides its completion, locked until the transaction ends."""
     row = await conn.fetchrow(
         """SELECT r.job_id, r.kind, r.status, p.crawler_status, p.pages_published, p.documents_expected,
-                  p.extractor_outcomes
+                  p.extractor_outcomes, p.items_announced, p.items_found
              FROM runs r JOIN run_progress p ON p.run_id = r.id
             WHERE r.id = $1 AND r.tenant_id = $2 FOR UPDATE OF r""",
         run_id,
@@ -257,6 +257,8 @@ async def lock_run_state(
         pages_published=row["pages_published"],
         documents_expected=row["documents_expected"],
         extractor_outcomes=row["extractor_outcomes"],
+        items_announced=row["items_announced"],
+        items_found=row["items_found"],
     )
     return row["job_id"], state
 

@@ -144,6 +144,32 @@ class TrawlClient:
         result: dict[str, Any] = await self._call("GET", f"/v1/runs/{run_id}/pages", params=params)
         return result
 
+    async def items(
+        self, run_id: str, *, kind: str | None = None, valid: bool | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        params = {
+            name: value
+            for name, value in (("kind", kind), ("valid", valid), ("limit", limit))
+            if value is not None
+        }
+        result: dict[str, Any] = await self._call("GET", f"/v1/runs/{run_id}/items", params=params)
+        return result
+
+    async def products(
+        self, *, brand: str | None = None, query: str | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        params = {
+            name: value
+            for name, value in (("brand", brand), ("q", query), ("limit", limit))
+            if value is not None
+        }
+        result: dict[str, Any] = await self._call("GET", "/v1/products", params=params)
+        return result
+
+    async def product(self, product_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", f"/v1/products/{product_id}")
+        return result
+
     async def upload(self, paths: list[Path]) -> dict[str, Any]:
         files = [("files", (path.name, await asyncio.to_thread(path.read_bytes))) for path in paths]
         result: dict[str, Any] = await self._call("POST", "/v1/uploads", files=files)

@@ -57,8 +57,9 @@ PRODUCTS = _catalogue()
 
 def _page(title: str, body: str, head: str = "") -> str:
     return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>{head}'
-        f'</head><body><nav><a href="/shop?page=1">Shop</a> <a href="/about">About</a></nav>'
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title>{head}</head>"
+        f'<body><nav><a href="/shop?page=1">Shop</a> <a href="/about">About</a></nav>'
         f"<main>{body}</main><footer>Harbour Lanterns Ltd.</footer></body></html>"
     )
 

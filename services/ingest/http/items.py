@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import Query
+from fastapi import Depends, Query
 
 from services.ingest.http.deps import Context, Reader
 from services.ingest.http.internal import ask, tenant_params
@@ -24,12 +24,30 @@ from shared.internal_api import (
     ItemsPage,
     ProductDetail,
     ProductsPage,
+    decode_cursor,
 )
 
 router = api_router("items, products and documents")
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]
+# Text a database can store: no NUL characters.
+_STORABLE = r"^[^\x00]*$"
+
+
+def _cursor(
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="next_cursor of the previous page")
+    ] = None,
+) -> str | None:
+    if cursor is not None:
+        try:
+            decode_cursor(cursor)
+        except ValueError as exc:
+            raise Problem(422, f"cursor: {cursor!r} is not a next_cursor this API gave") from exc
+    return cursor
+
+
+Cursor = Annotated[str | None, Depends(_cursor)]
 
 
 @router.get("/runs/{run_id}/items", response_model=ItemsPage)
@@ -37,10 +55,10 @@ async def run_items(
     run_id: UUID,
     principal: Reader,
     context: Context,
+    cursor: Cursor,
     kind: Literal["product", "schema_result"] | None = None,
     valid: bool | None = None,
     limit: Limit = 100,
-    cursor: Cursor = None,
 ) -> ItemsPage:
     """The run's products and records, in the order they were extracted."""
     await load_run(context, principal, run_id)
@@ -56,12 +74,12 @@ async def run_items(
 async def products(
     principal: Reader,
     context: Context,
+    cursor: Cursor,
     brand: Annotated[
         str | None, Query(max_length=300, description="the product's or the job's brand")
     ] = None,
     q: Annotated[str | None, Query(max_length=300, description="words of the product's name")] = None,
     limit: Limit = 100,
-    cursor: Cursor = None,
 ) -> ProductsPage:
     """The tenant's products, most recently seen first, each with its latest observation."""
     params = tenant_params(principal.tenant_id, brand=brand, q=q, limit=limit, cursor=cursor)

@@ -1,8 +1,8 @@
 """Property-based requests from the OpenAPI document (schemathesis) against the real ingest
 service: whatever a client sends, the API answers without a 5xx.
 
-Schemathesis calls the API synchronously, so the service (and the stand-in for the
-extractor's search endpoint, see conftest) runs on its own event loop in a thread.
+Schemathesis calls the API synchronously, so the services (ingest, and the crawler and the
+extractor its internal calls reach) run on their own event loop in a thread.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
+from services.crawler.app import SPEC as CRAWLER
+from services.extractor.app import SPEC as EXTRACTOR
 from services.ingest import commands
 from services.ingest.app import SPEC
 from shared.config import Settings
 from shared.service import ServiceRuntime
-from tests.integration.ingest.conftest import stand_in_extractor
 
 pytestmark = pytest.mark.integration
 
@@ -42,17 +43,25 @@ def live_api(settings: Settings) -> Iterator[LiveApi]:
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    extractor = stand_in_extractor(settings.internal_token, [])
+    # The real services behind ingest's internal calls: search, a run's URLs, items, products.
+    backends = [
+        ServiceRuntime(CRAWLER, settings, http_port=0),
+        ServiceRuntime(EXTRACTOR, settings.model_copy(update={"qdrant_path": ":memory:"}), http_port=0),
+    ]
     runtime: ServiceRuntime | None = None
 
     async def start() -> LiveApi:
         nonlocal runtime
-        extractor_url = await extractor.__aenter__()
+        for backend in backends:
+            await backend.start()
+        crawler, extractor = (backend.http for backend in backends)
+        assert crawler is not None and extractor is not None
         generous = settings.model_copy(
             update={
                 "rate_limit_burst": 100_000,
                 "rate_limit_per_second": 10_000.0,
-                "extractor_internal_url": extractor_url,
+                "crawler_internal_url": crawler.url,
+                "extractor_internal_url": extractor.url,
             }
         )
         runtime = ServiceRuntime(SPEC, generous, http_port=0)
@@ -65,9 +74,9 @@ def live_api(settings: Settings) -> Iterator[LiveApi]:
         return LiveApi(runtime.http.url, made.key.plaintext)
 
     async def stop() -> None:
-        if runtime is not None:
-            await runtime.stop()
-        await extractor.__aexit__(None, None, None)
+        for started in [runtime, *reversed(backends)]:
+            if started is not None:
+                await started.stop()
 
     try:
         yield asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=120)

@@ -26,6 +26,7 @@ from shared.events.content import (
     ItemExtracted,
     ItemKind,
     LlmTaskCompleted,
+    LlmTaskRequested,
     PageFetched,
 )
 from shared.events.exports import ExportCompleted, ExportFormat, ExportRequested
@@ -42,6 +43,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CrawlProgress,
     ItemExtracted,
     LlmTaskCompleted,
+    LlmTaskRequested,
     TaskFailed,
     RunCompleted,
     RunCancelled,
@@ -76,6 +78,7 @@ __all__ = [
     "Limits",
     "LlmQuery",
     "LlmTaskCompleted",
+    "LlmTaskRequested",
     "PageFetched",
     "Pagination",
     "PaginationType",

@@ -77,6 +77,12 @@ class ChunkIndexed(Event):
     items_extracted: int = Field(
         default=0, ge=0, description="of those, the ones kept (a strictly validated invalid record is not)"
     )
+    title: str | None = None
+    document_type: str | None = None
+    markdown_key: str | None = Field(
+        default=None, description="the document's main text as Markdown in S3 (for exports and LLM tasks)"
+    )
+    metadata: dict[str, Any] = Field(default_factory=dict, description="title, author, date, language, ...")
 
 
 class ItemKind(StrEnum):
@@ -129,3 +135,37 @@ class LlmTaskCompleted(Event):
     prompt_tokens: int = Field(default=0, ge=0)
     completion_tokens: int = Field(default=0, ge=0)
     completed_at: datetime
+    request_id: UUID | None = Field(default=None, description="the LlmTaskRequested this answers, if any")
+    kind: str | None = Field(default=None, description="query, schema_extraction or on_demand")
+    document_id: UUID | None = None
+    product_hash: str | None = None
+    query_name: str | None = None
+    cached: bool = Field(default=False, description="answered from the cache: no tokens spent")
+    output: dict[str, Any] | None = Field(
+        default=None, description="the output itself when small (a schema extraction's record)"
+    )
+
+
+class LlmTaskRequested(Event):
+    """An LLM task is wanted: a schema extraction of a document the deterministic extractor
+    left incomplete (from the extractor), or a task a user asked for (from ingest).
+
+    The llm service answers each with one LlmTaskCompleted (same `request_id`) or, when it
+    fails for good, a TaskFailed whose ids carry the `request_id`."""
+
+    event_name = "llm-task-requested"
+    job_id: UUID | None = None
+    run_id: UUID
+    request_id: UUID = Field(description="idempotency: the same request is one task")
+    kind: Literal["schema_extraction", "on_demand"]
+    requested_by: str
+    session_id: UUID | None = Field(default=None, description="default: the run's session")
+    document_id: UUID | None = None
+    input_s3_key: str = Field(description="the input text (a document's Markdown) in S3")
+    input_content_hash: str
+    prompt: str | None = Field(default=None, max_length=20_000)
+    output_schema: dict[str, Any] = Field(description="JSON Schema of the output")
+    partial: dict[str, Any] = Field(
+        default_factory=dict, description="fields already filled deterministically, kept unless empty"
+    )
+    missing: list[str] = Field(default_factory=list, description="the required fields still empty")

@@ -35,11 +35,11 @@ async def search(body: SearchIn, principal: Reader, context: Context) -> SearchR
     request = SearchRequest(tenant_id=principal.tenant_id, **body.model_dump())
     reply = await ask(
         context,
-        "search backend",
+        "extractor",
         context.settings.extractor_url + INTERNAL_SEARCH_PATH,
         json_body=request.model_dump_json(),
         wait_seconds=context.settings.search_timeout_seconds,
     )
     if reply is None:
-        raise Problem(502, "the search backend answered 404; try again shortly")
+        raise Problem(502, "the extractor answered 404 to a search; try again shortly")
     return SearchResponse.model_validate_json(reply.content)

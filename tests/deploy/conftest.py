@@ -71,10 +71,17 @@ def tools() -> Tools:
     return Tools(**found)
 
 
-def run(command: list[str | Path], *, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    command: list[str | Path], *, input_text: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a tool; its whole output goes into the failure message when it fails."""
     result = subprocess.run(
-        [str(part) for part in command], input=input_text, capture_output=True, text=True, timeout=300
+        [str(part) for part in command],
+        input=input_text,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
     )
     if result.returncode != 0:
         pytest.fail(

@@ -39,6 +39,7 @@ def test_the_image_install_steps_work_in_a_clean_venv(tmp_path: Path) -> None:
     run(["sh", context / "deploy" / "image" / "install-app.sh", venv, context])
 
     python = venv / "bin" / "python"
+    # Run from outside the work tree, so that imports resolve to the venv's copy only.
     # Each service's entrypoint imports (python -m services.<name> runs services/<name>/__main__.py).
     modules = ", ".join(f"'services.{service}.__main__'" for service in SERVICES)
     run(
@@ -46,10 +47,11 @@ def test_the_image_install_steps_work_in_a_clean_venv(tmp_path: Path) -> None:
             python,
             "-c",
             f"import importlib.util; assert all(importlib.util.find_spec(m) for m in ({modules},))",
-        ]
+        ],
+        cwd=tmp_path,
     )
-    run([python, "-c", "; ".join(f"import services.{service}.app" for service in SERVICES)])
-    help_text = run([venv / "bin" / "trawl", "--help"]).stdout
+    run([python, "-c", "; ".join(f"import services.{service}.app" for service in SERVICES)], cwd=tmp_path)
+    help_text = run([venv / "bin" / "trawl", "--help"], cwd=tmp_path).stdout
     for job in ("migrate", "reconcile", "dlq"):
         assert job in help_text
     # Installed from the copy, not linked to the work tree.
@@ -58,6 +60,7 @@ def test_the_image_install_steps_work_in_a_clean_venv(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=True,
+        cwd=tmp_path,
     ).stdout
     assert str(venv) in location, location
 

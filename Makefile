@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo lint deploy-tools test bench up down clean
+.PHONY: setup demo lint deploy-tools image test bench up down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ deploy-tools:
 
 test: lint deploy-tools
 	$(BIN)/pytest -q
+
+# The container image, built with podman and checked (deploy/image/build.sh); CI runs it too.
+image:
+	deploy/image/build.sh
 
 bench: setup
 	$(BIN)/python -m bench.outbox_throughput

@@ -36,7 +36,7 @@ def test_the_image_install_steps_work_in_a_clean_venv(tmp_path: Path) -> None:
         else:
             shutil.copy2(source, target)
     venv = tmp_path / "venv"
-    run(["sh", context / "deploy" / "image" / "install-app.sh", venv, context])
+    run(["sh", context / "deploy" / "image" / "install-app.sh", "all", venv, context])
 
     python = venv / "bin" / "python"
     # Run from outside the work tree, so that imports resolve to the venv's copy only.

@@ -1,5 +1,5 @@
 #!/usr/bin/env sh
-# The image's install steps, also run by tests/deploy/test_image.py into a clean venv:
+# The image's install steps (deploy/Dockerfile's build stage runs them):
 #   deploy/image/install-app.sh deps VENV SOURCE_DIR   pinned build tools and dependencies
 #   deploy/image/install-app.sh app  VENV SOURCE_DIR   the project, then pip's consistency check
 #   deploy/image/install-app.sh all  VENV SOURCE_DIR   both

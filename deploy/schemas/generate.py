@@ -8,7 +8,7 @@ regenerated when a pinned version below changes:
 * Kubernetes core kinds: the PyPI package kubernetes-validate, which ships the Kubernetes
   OpenAPI converted to JSON Schema ("local-strict": additionalProperties false). Its kinds
   point into one shared _definitions.json; each kind we use is made standalone here.
-* KEDA ScaledObject / TriggerAuthentication: config/crd/bases of the Go module
+* KEDA ScaledObject: config/crd/bases of the Go module
   github.com/kedacore/keda/v2 (the CRDs KEDA publishes), from the Go module proxy.
 * ServiceMonitor / PrometheusRule: example/prometheus-operator-crd of the Go module
   github.com/prometheus-operator/prometheus-operator, from the Go module proxy.
@@ -66,7 +66,7 @@ KUBERNETES_KINDS = (
     "poddisruptionbudget-policy-v1",
 )
 
-KEDA_CRDS = ("keda.sh_scaledobjects.yaml", "keda.sh_triggerauthentications.yaml")
+KEDA_CRDS = ("keda.sh_scaledobjects.yaml",)
 PROMETHEUS_OPERATOR_CRDS = (
     "monitoring.coreos.com_servicemonitors.yaml",
     "monitoring.coreos.com_prometheusrules.yaml",

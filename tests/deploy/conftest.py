@@ -7,6 +7,7 @@ tool fails the test that needs it with the command that installs it, never a ski
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -57,8 +58,6 @@ def _pinned_versions() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def tools() -> Tools:
-    import os
-
     tools_dir = Path(os.environ.get("TRAWL_TOOLS_DIR", REPO_ROOT / ".trawl" / "tools"))
     found = {}
     for name, version in _pinned_versions().items():

@@ -4,6 +4,7 @@ access and monitoring."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import subprocess
 import sys
@@ -229,6 +230,26 @@ def test_the_crawler_cannot_reach_cluster_private_or_metadata_addresses(rendered
         assert denied in v4["except"]
     v6 = next(block for block in blocks if block["cidr"] == "::/0")
     assert {"fc00::/7", "fe80::/10", "::1/128"} <= set(v6["except"])
+
+
+@pytest.mark.parametrize("profile", ["minimal", "production"])
+def test_no_policy_opens_the_cloud_metadata_address_to_the_crawler(
+    rendered: dict[str, str], profile: str
+) -> None:
+    """NetworkPolicies add up: the dependencies' peers reach the crawler too."""
+    metadata = ipaddress.ip_address("169.254.169.254")
+    for policy in of_kind(rendered[profile], "NetworkPolicy"):
+        selected = policy["spec"]["podSelector"].get("matchLabels", {})
+        if selected.get("app.kubernetes.io/component", "crawler") != "crawler":
+            continue
+        for rule in policy["spec"].get("egress", []):
+            for peer in rule.get("to", []):
+                block = peer.get("ipBlock")
+                if block and metadata in ipaddress.ip_network(block["cidr"]):
+                    excepted = any(metadata in ipaddress.ip_network(cidr) for cidr in block.get("except", []))
+                    assert excepted, (
+                        f"{policy['metadata']['name']} lets the crawler reach {metadata}: {block}"
+                    )
 
 
 def test_dashboards_are_generated_labelled_for_the_sidecar_and_uniquely_identified(

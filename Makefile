@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo lint test bench up down clean
+.PHONY: setup demo lint deploy-tools image test bench up down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,12 +20,20 @@ demo: setup
 	$(BIN)/trawl demo
 
 lint: setup
-	$(BIN)/ruff check shared services trawl tests bench
-	$(BIN)/ruff format --check shared services trawl tests bench
+	$(BIN)/ruff check shared services trawl tests bench deploy
+	$(BIN)/ruff format --check shared services trawl tests bench deploy
 	$(BIN)/mypy --strict shared services trawl
 	$(BIN)/trawl schemas check
 
-test: lint
+# helm, kubeconform and promtool for tests/deploy, built once per version into .trawl/tools/.
+deploy-tools:
+	deploy/tools/install.sh
+
+# The container image, built with podman and checked (deploy/image/build.sh).
+image:
+	deploy/image/build.sh
+
+test: lint deploy-tools image
 	$(BIN)/pytest -q
 
 bench: setup

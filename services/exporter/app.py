@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from services.exporter import handlers
+# metrics: imported so /metrics lists its families from the start, before the first task.
+from services.exporter import handlers, metrics  # noqa: F401
 from shared import runs
 from shared.events import ItemExtracted, JobCreated, RunCancelled, RunDeleted
 from shared.service import ServiceSpec

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from services.llm import handlers
+# metrics: imported so /metrics lists its families from the start, before the first task.
+from services.llm import handlers, metrics  # noqa: F401
 from shared import runs
 from shared.events import JobCreated, RunCancelled, RunDeleted
 from shared.service import ServiceSpec

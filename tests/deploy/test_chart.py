@@ -292,9 +292,10 @@ def test_kafka_users_may_write_only_their_own_topics(rendered: dict[str, str]) -
             if "Write" in acl["operations"]:
                 assert acl["resource"]["patternType"] == "literal", acl
                 writers.setdefault(acl["resource"]["name"], set()).add(service)
-    # Each event topic has one writer, but TaskFailed (any consumer's dead-lettering) and
-    # run-completed (the crawler's and then ingest's).
-    shared = {"trawl.task-failed.v1", "trawl.run-completed.v1"}
+    # Each event topic has one writer, but TaskFailed (any consumer's dead-lettering),
+    # run-completed (the crawler's and then ingest's) and llm-task-requested (the extractor's
+    # schema extractions, ingest's on-demand tasks).
+    shared = {"trawl.task-failed.v1", "trawl.run-completed.v1", "trawl.llm-task-requested.v1"}
     for topic, services in writers.items():
         if not topic.endswith(".dlq") and topic not in shared:
             assert len(services) == 1, f"{topic} is writable by {services}"

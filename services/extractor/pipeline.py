@@ -7,6 +7,8 @@ the search route and `trawl reconcile` all reach the same instance.
 from __future__ import annotations
 
 import contextlib
+import gzip
+import hashlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -42,6 +44,16 @@ class IndexHealth:
             raise RuntimeError(f"indexing stalled for {waited:.0f}s, chunks are waiting: {self.error}")
 
 
+@dataclass(frozen=True)
+class Processed:
+    """A document extracted and chunked, with its Markdown ready to store (gzipped)."""
+
+    document: ExtractedDocument
+    chunks: list[Chunk]
+    markdown_gzip: bytes
+    markdown_sha256: str
+
+
 @dataclass
 class Pipeline:
     settings: Settings
@@ -51,7 +63,7 @@ class Pipeline:
 
     def process(
         self, data: bytes, content_type: str, *, url: str | None, name: str | None
-    ) -> tuple[ExtractedDocument, list[Chunk]] | None:
+    ) -> Processed | None:
         """Extract and chunk (CPU-bound: call it in a worker thread). None when not text."""
         started = time.perf_counter()
         document = extract(
@@ -70,8 +82,11 @@ class Pipeline:
             max_tokens=self.settings.chunk_tokens,
             overlap_tokens=self.settings.chunk_overlap_tokens,
         )
+        markdown = document.markdown.encode()
         metrics.EXTRACTION_SECONDS.labels(document.document_type.value).observe(time.perf_counter() - started)
-        return document, chunks
+        return Processed(
+            document, chunks, gzip.compress(markdown, compresslevel=6), hashlib.sha256(markdown).hexdigest()
+        )
 
 
 @contextlib.asynccontextmanager

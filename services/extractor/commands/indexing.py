@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from services.extractor import metrics, store
-from services.extractor.domain.outcomes import DocumentRef, chunk_indexed
+from services.extractor.domain.outcomes import DocumentRef, DocumentSummary, chunk_indexed
 from services.extractor.pipeline import Pipeline
 from services.extractor.vectors import ChunkPoint
 from shared.uow import Database
@@ -55,6 +55,14 @@ async def index_waiting(db: Database, pipeline: Pipeline) -> int:
                     chunk_count=doc["chunk_count"],
                     embedding_model=pipeline.embedder.model_name,
                     indexed_at=indexed_at,
+                    summary=DocumentSummary(
+                        title=doc["title"] or None,
+                        document_type=doc["document_type"],
+                        markdown_key=doc["markdown_key"],
+                        metadata=doc["metadata"],
+                        items_found=doc["items_found"],
+                        items_extracted=doc["items_extracted"],
+                    ),
                 )
             )
             finished += 1

@@ -14,12 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from services.extractor import metrics, store
-from services.extractor.domain.chunking import Chunk
-from services.extractor.domain.documents import DocumentError, ExtractedDocument
-from services.extractor.domain.outcomes import DocumentRef, chunk_indexed
-from services.extractor.pipeline import Pipeline
+from services.extractor.domain.documents import DocumentError
+from services.extractor.domain.outcomes import DocumentRef, DocumentSummary, chunk_indexed
+from services.extractor.pipeline import Pipeline, Processed
 from shared.events import TaskFailed
-from shared.s3 import ObjectNotFoundError, ObjectStore
+from shared.s3 import ObjectNotFoundError, ObjectStore, content_key, tenant_key
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,7 @@ async def take_in(uow: UnitOfWork, pipeline: Pipeline, objects: ObjectStore, sou
     if result is None:
         await _skip(uow, pipeline, source, document, "not_text")
         return
-    extracted, chunks = result
+    extracted, chunks = result.document, result.chunks
     document = replace(
         document,
         document_type=extracted.document_type.value,
@@ -80,6 +79,10 @@ async def take_in(uow: UnitOfWork, pipeline: Pipeline, objects: ObjectStore, sou
     if not chunks:
         await _skip(uow, pipeline, source, document, "no_text")
         return
+    # The Markdown before the row that points at it (content-addressed: a retry rewrites it).
+    markdown_key = content_key(result.markdown_sha256, tenant_key(source.tenant_id, "markdown"))
+    await objects.put(markdown_key, result.markdown_gzip, content_type="text/markdown", gzipped=True)
+    document = replace(document, markdown_key=markdown_key)
     await store.insert_document(conn, document, chunks)
     metrics.DOCUMENTS.labels(document.document_type, "indexing").inc()
     metrics.CHUNKS.labels(document.document_type).inc(len(chunks))
@@ -97,9 +100,7 @@ async def _seen_in_job(uow: UnitOfWork, source: Source) -> bool:
     )
 
 
-async def _extract(
-    pipeline: Pipeline, objects: ObjectStore, source: Source
-) -> tuple[ExtractedDocument, list[Chunk]] | None:
+async def _extract(pipeline: Pipeline, objects: ObjectStore, source: Source) -> Processed | None:
     limit = pipeline.settings.extractor_max_document_bytes
     if source.size > limit:
         raise DocumentError(f"document of {source.size:,} bytes exceeds the limit of {limit:,}")
@@ -132,6 +133,7 @@ async def _skip(
             embedding_model=pipeline.embedder.model_name,
             indexed_at=datetime.now(UTC),
             skipped=reason,
+            summary=_summary(document),
         )
     )
 
@@ -154,4 +156,15 @@ async def _fail(uow: UnitOfWork, source: Source, document: store.NewDocument, er
             error=error,
             attempts=1,
         )
+    )
+
+
+def _summary(document: store.NewDocument) -> DocumentSummary:
+    return DocumentSummary(
+        title=document.title or None,
+        document_type=document.document_type,
+        markdown_key=document.markdown_key,
+        metadata=document.metadata or {},
+        items_found=document.items_found,
+        items_extracted=document.items_extracted,
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from shared.events import ChunkIndexed
@@ -21,6 +22,18 @@ class DocumentRef:
     url_hash: str | None
 
 
+@dataclass(frozen=True)
+class DocumentSummary:
+    """What the outcome tells of the document itself, for exports and LLM tasks."""
+
+    title: str | None = None
+    document_type: str | None = None
+    markdown_key: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    items_found: int = 0
+    items_extracted: int = 0
+
+
 def chunk_indexed(
     document: DocumentRef,
     *,
@@ -28,8 +41,10 @@ def chunk_indexed(
     embedding_model: str,
     indexed_at: datetime,
     skipped: str | None = None,
+    summary: DocumentSummary | None = None,
 ) -> ChunkIndexed:
     """Its chunks are searchable (or, with `skipped`, why there was nothing to index)."""
+    summary = summary or DocumentSummary()
     return ChunkIndexed(
         tenant_id=document.tenant_id,
         job_id=document.job_id,
@@ -41,4 +56,10 @@ def chunk_indexed(
         indexed_at=indexed_at,
         url_hash=document.url_hash,
         skipped=skipped,
+        title=summary.title,
+        document_type=summary.document_type,
+        markdown_key=summary.markdown_key,
+        metadata=summary.metadata,
+        items_found=summary.items_found,
+        items_extracted=summary.items_extracted,
     )

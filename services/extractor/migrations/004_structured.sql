@@ -1,10 +1,12 @@
 -- Structured extraction (seeds 000, 001, 002): products with their identity and a price and
 -- availability history, schema-defined records, the extractions made per document, and tags.
 
--- How many items a document yielded (its outcome event says so, for the run's count).
+-- How many items a document yielded (its outcome event says so, for the run's count), and
+-- where its main text is kept as Markdown (for exports and LLM tasks).
 ALTER TABLE documents
     ADD COLUMN items_found     integer NOT NULL DEFAULT 0,
-    ADD COLUMN items_extracted integer NOT NULL DEFAULT 0;
+    ADD COLUMN items_extracted integer NOT NULL DEFAULT 0,
+    ADD COLUMN markdown_key    text;
 
 -- One row per product per tenant: its identity (strongest identifier present) and its latest
 -- normalised fields; when it was first and last seen, by which job and run.
@@ -99,3 +101,6 @@ CREATE TABLE tags (
     PRIMARY KEY (document_id, name, value)
 );
 CREATE INDEX tags_lookup_idx ON tags (tenant_id, name, value);
+
+-- Run deletion asks whether any document still points at an object.
+CREATE INDEX documents_markdown_key_idx ON documents (markdown_key) WHERE markdown_key IS NOT NULL;

@@ -34,6 +34,7 @@ class NewDocument:
     metadata: dict[str, Any] | None = None
     items_found: int = 0
     items_extracted: int = 0
+    markdown_key: str | None = None
 
 
 # -- intake ----------------------------------------------------------------------------
@@ -76,8 +77,8 @@ async def insert_document(conn: Connection, doc: NewDocument, chunks: Sequence[C
     await conn.execute(
         """INSERT INTO documents (id, tenant_id, job_id, run_id, source_type, url, url_hash, title,
                                   document_type, content_hash, s3_key, status, skipped, error_message,
-                                  chunk_count, metadata, items_found, items_extracted)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)""",
+                                  chunk_count, metadata, items_found, items_extracted, markdown_key)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)""",
         doc.id,
         doc.tenant_id,
         doc.job_id,
@@ -96,6 +97,7 @@ async def insert_document(conn: Connection, doc: NewDocument, chunks: Sequence[C
         doc.metadata or {},
         doc.items_found,
         doc.items_extracted,
+        doc.markdown_key,
     )
     if chunks:
         # COPY fires the row triggers too, so the search vectors are filled as with INSERT.
@@ -135,7 +137,7 @@ async def documents_to_index(conn: Connection, *, max_chunks: int) -> list[async
     (at least one document, however large)."""
     return await conn.fetch(
         """SELECT id, tenant_id, job_id, run_id, url, url_hash, title, document_type, chunk_count,
-                  items_found, items_extracted
+                  items_found, items_extracted, markdown_key, metadata
              FROM (SELECT *, sum(chunk_count) OVER (ORDER BY created_at, id) AS running
                      FROM documents WHERE status = 'indexing') pending
             WHERE running - chunk_count < $1
@@ -202,17 +204,21 @@ async def pending_deletions(conn: Connection) -> list[asyncpg.Record]:
 
 
 async def delete_run_rows(conn: Connection, *, tenant_id: UUID, run_id: UUID) -> None:
-    """Delete the run's documents (chunks cascade) and remember their objects for the S3 step."""
-    keys = await conn.fetch(
-        "DELETE FROM documents WHERE tenant_id = $1 AND run_id = $2 RETURNING s3_key", tenant_id, run_id
+    """Delete the run's documents (chunks cascade) and remember their objects (raw bytes and
+    Markdown) for the S3 step."""
+    rows = await conn.fetch(
+        "DELETE FROM documents WHERE tenant_id = $1 AND run_id = $2 RETURNING s3_key, markdown_key",
+        tenant_id,
+        run_id,
     )
+    keys = [key for row in rows for key in (row["s3_key"], row["markdown_key"]) if key is not None]
     await conn.execute(
         """UPDATE run_deletions SET state = 'rows_deleted',
                   object_keys = ARRAY(SELECT DISTINCT unnest(object_keys || $3::text[]))
             WHERE run_id = $1 AND tenant_id = $2""",
         run_id,
         tenant_id,
-        [row["s3_key"] for row in keys],
+        keys,
     )
 
 
@@ -238,7 +244,8 @@ async def unreferenced_keys(conn: Connection, keys: Sequence[str]) -> list[str]:
     are shared)."""
     rows = await conn.fetch(
         """SELECT key FROM unnest($1::text[]) AS key
-            WHERE NOT EXISTS (SELECT 1 FROM documents WHERE s3_key = key)""",
+            WHERE NOT EXISTS (SELECT 1 FROM documents WHERE s3_key = key)
+              AND NOT EXISTS (SELECT 1 FROM documents WHERE markdown_key = key)""",
         list(keys),
     )
     return [row["key"] for row in rows]

@@ -215,3 +215,22 @@ async def test_a_page_crawled_by_two_jobs_is_found_once_in_its_latest_version(ex
     assert [(hit["url"], hit["run_id"]) for hit in of_the_first_run] == [(url, str(first_run))]
     every_version = await hits(distinct_urls=False)
     assert sorted(str(hit["run_id"]) for hit in every_version) == sorted([str(first_run), str(second_run)])
+
+
+async def test_a_document_s_markdown_is_stored_and_announced(extractor: Extractor) -> None:
+    tenant = uuid4()
+    page = await extractor.page(
+        (PAGES / "article.html").read_bytes(),
+        tenant_id=tenant,
+        run_id=uuid4(),
+        job_id=uuid4(),
+        url="https://m.example/",
+    )
+    await extractor.publish([page])
+    (indexed,), _ = await extractor.outcomes(expected=1)
+    assert indexed.markdown_key is not None and indexed.markdown_key.startswith(f"tenants/{tenant}/markdown/")
+    assert indexed.title and indexed.document_type == "html"
+    markdown = (await extractor.objects.get(indexed.markdown_key)).decode()
+    chunks = await extractor.pool.fetch("SELECT text FROM chunks WHERE document_id = $1", indexed.document_id)
+    assert chunks and all(row["text"].split()[0] in markdown for row in chunks)
+    assert indexed.title in markdown

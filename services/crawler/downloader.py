@@ -66,7 +66,7 @@ class Downloader:
                 return outcomes.released(item)
 
             async def redirect_refusal(target: str) -> str | None:
-                return view.scope.refusal(target, item.depth)
+                return view.scope.refusal(target, item.depth, item.url)
 
             async def pace(target: str) -> None:
                 host = url_host(target)

@@ -79,7 +79,7 @@ def page_discoveries(
     if item.depth == 0 and item.discovered_from is None and view.wants_sitemaps:
         found += _sitemaps(sitemap_candidates(item.url, robots_sitemaps), item, view)
     canonical = links.canonical
-    in_scope = canonical is not None and scope.host_refusal(canonical) is None
+    in_scope = canonical is not None and scope.host_refusal(canonical, base) is None
     return PageFindings(found, canonical if in_scope and canonical != base else None)
 
 
@@ -105,7 +105,7 @@ def _sitemaps(urls: Sequence[str], item: LeasedUrl, view: RunView) -> list[NewUr
     """Sitemaps worth reading: on a host in scope, unless the job lifts that."""
     if view.sitemaps_outside_scope:
         return followable(urls, item.depth, item.url, None, kind="sitemap")
-    in_scope = [url for url in urls if view.scope.host_refusal(url) is None]
+    in_scope = [url for url in urls if view.scope.host_refusal(url, item.url) is None]
     return followable(in_scope, item.depth, item.url, None, kind="sitemap")
 
 
@@ -123,5 +123,5 @@ def followable(
     return [
         new_url(url, depth=depth, kind=kind, page_number=page_number, discovered_from=source)
         for url in urls
-        if len(url) <= MAX_URL_LENGTH and (scope is None or scope.refusal(url, depth) is None)
+        if len(url) <= MAX_URL_LENGTH and (scope is None or scope.refusal(url, depth, source) is None)
     ]

@@ -2,7 +2,10 @@
 
 By default a URL is in scope when its host shares a registered domain ("example.co.uk")
 with one of the seeds; hosts that have none (IP literals, "localhost") must match a seed's
-host exactly. The public suffix list is tldextract's bundled snapshot: no network, no cache.
+host exactly. A keyword job has no seeds of its own: its pages come from search results, and
+a link is in scope when it shares a registered domain with the page it was found on (each
+result's own site). The public suffix list is tldextract's bundled snapshot: no network, no
+cache.
 """
 
 from __future__ import annotations
@@ -40,14 +43,17 @@ class ScopePolicy:
         self.include = [re.compile(pattern) for pattern in scope.include_patterns]
         self.exclude = [re.compile(pattern) for pattern in scope.exclude_patterns]
         self.max_depth = max_depth
+        # No seeds: each page's own site is the scope of its links (a keyword job's results).
+        self.page_relative = not self.seed_domains
 
     @classmethod
     def for_job(cls, config: JobConfig) -> ScopePolicy:
         return cls((str(seed) for seed in config.seeds), config.scope, config.limits.max_depth)
 
-    def refusal(self, url: str, depth: int) -> str | None:
-        """Why `url`, found `depth` links away from a seed, is out of scope; None if in scope."""
-        if (refused := self.host_refusal(url)) is not None:
+    def refusal(self, url: str, depth: int, found_on: str | None = None) -> str | None:
+        """Why `url`, found `depth` links away from a seed (on page `found_on`), is out of
+        scope; None if in scope."""
+        if (refused := self.host_refusal(url, found_on)) is not None:
             return refused
         if any(pattern.search(url) for pattern in self.exclude):
             return "excluded"
@@ -57,7 +63,7 @@ class ScopePolicy:
             return "too_deep"
         return None
 
-    def host_refusal(self, url: str) -> str | None:
+    def host_refusal(self, url: str, found_on: str | None = None) -> str | None:
         """Why `url`'s scheme or host is out of scope (its path is not looked at: a sitemap's
         URL need not match the patterns its pages must); None if in scope."""
         try:
@@ -69,14 +75,18 @@ class ScopePolicy:
             return "scheme"
         if not host:
             return "no_host"
-        if not self._domain_allowed(host):
+        if not self._domain_allowed(host, found_on):
             return "off_domain"
         return None
 
-    def _domain_allowed(self, host: str) -> bool:
+    def _domain_allowed(self, host: str, found_on: str | None) -> bool:
         if any(host == domain or host.endswith("." + domain) for domain in self.allowed_domains):
             return True
         if self.same_registered_domain:
-            return registered_domain(host) in self.seed_domains
+            domains = self.seed_domains
+            if self.page_relative:
+                page_host = urlsplit(found_on).hostname if found_on else None
+                domains = frozenset({registered_domain(page_host)} if page_host else ())
+            return registered_domain(host) in domains
         # Neither restriction asked for: any domain, unless allowed_domains narrowed it.
         return not self.allowed_domains

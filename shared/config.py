@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +77,28 @@ class Settings(BaseSettings):
         default_factory=list,
         description="CIDR networks the SSRF guard lets through (e.g. 127.0.0.0/8 for local test sites)",
     )
+
+    # Web and image search for keyword jobs: a SearXNG instance or the Brave Search API.
+    search_provider: Literal["searxng", "brave"] | None = Field(
+        default=None, description="which provider keyword jobs use (default: the one configured)"
+    )
+    searxng_url: str | None = Field(default=None, description="base URL of a SearXNG instance (JSON API on)")
+    brave_api_key: SecretStr | None = None
+    brave_url: str = "https://api.search.brave.com/res/v1"
+    search_rate_per_second: float = Field(
+        default=1.0, gt=0, description="requests to the provider, all crawlers"
+    )
+    search_monthly_quota: int | None = Field(
+        default=None, ge=0, description="requests a month; none: no limit"
+    )
+    search_cache_ttl_seconds: float = Field(default=24 * 3600.0, ge=0)
+    search_breaker_failures: int = Field(default=3, ge=1, description="in a row, before the breaker opens")
+    search_breaker_cooldown_seconds: float = Field(default=60.0, gt=0)
+    search_max_attempts: int = Field(default=5, ge=1)
+    search_retry_base_seconds: float = Field(
+        default=2.0, gt=0, description="wait before a failed search's second attempt, doubling"
+    )
+    search_provider_timeout_seconds: float = Field(default=20.0, gt=0)
 
     # Extractor.
     crawler_internal_url: str | None = Field(
@@ -151,6 +173,16 @@ class Settings(BaseSettings):
     @cached_property
     def crawler_url(self) -> str:
         return self.crawler_internal_url or f"http://{self.http_host}:{self.http_base_port + 1}"
+
+    def search_provider_name(self) -> str | None:
+        """The provider keyword jobs search with, or None when none is configured."""
+        if self.search_provider == "searxng" and self.searxng_url:
+            return "searxng"
+        if self.search_provider == "brave" and self.brave_api_key:
+            return "brave"
+        if self.search_provider is None:
+            return "searxng" if self.searxng_url else "brave" if self.brave_api_key else None
+        return None
 
     def schema_for(self, service: str) -> str:
         """The Postgres schema (and role) a service owns."""

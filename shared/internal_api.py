@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 INTERNAL_TOKEN_HEADER = "X-Trawl-Internal-Token"
 RUN_URLS_PATH = "/internal/v1/runs/{run_id}/urls"
+RUN_SEARCHES_PATH = "/internal/v1/runs/{run_id}/searches"
 MAX_RUN_URLS = 1000
 
 
@@ -44,12 +45,36 @@ class RunUrl(BaseModel):
     attempts: int
     depth: int
     discovered_from: str | None
+    provenance: dict[str, Any] | None = Field(
+        default=None, description="for a URL a search found: keyword, query, provider, rank, engine, title"
+    )
     updated_at: datetime
 
 
 class RunUrls(BaseModel):
     urls: list[RunUrl]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
+class RunSearch(BaseModel):
+    """One search a keyword job made (each keyword, each page of results)."""
+
+    keyword: str
+    query: str = Field(description="what was asked: the keyword, after the brand for brand jobs")
+    kind: str = Field(description="web or images")
+    page: int
+    state: str = Field(description="pending, leased, done, zero_results or failed")
+    provider: str | None
+    results: int = Field(description="URLs the search seeded")
+    from_cache: bool
+    diagnostics: dict[str, Any] = Field(description="what the provider said about an empty answer")
+    error: str | None
+    attempts: int
+    updated_at: datetime
+
+
+class RunSearches(BaseModel):
+    searches: list[RunSearch]
 
 
 # -- the extractor's items, products and documents ------------------------------------------

@@ -6,9 +6,13 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
+
 from services.crawler import handlers, http
 from services.crawler.domain.ssrf import AddressPolicy
 from services.crawler.fetcher import Fetcher
+from services.crawler.search_providers import configured_provider
+from services.crawler.searcher import Searcher
 from services.crawler.worker import CrawlWorker
 from shared.config import Settings
 from shared.events import JobCreated, RunCancelled, RunDeleted
@@ -24,10 +28,17 @@ async def fetching(runtime: ServiceRuntime) -> AsyncIterator[None]:
         AddressPolicy(settings.crawler_allowed_networks), max_connections=4 * settings.crawler_concurrency
     )
     runtime.resources.add(Fetcher, fetcher)
+    # The search provider is the operator's own choice of server: it is not behind the SSRF guard.
+    search_client = httpx.AsyncClient(timeout=settings.search_provider_timeout_seconds, follow_redirects=True)
+    runtime.resources.add(
+        Searcher,
+        Searcher(runtime.resources.get(Database), configured_provider(settings, search_client), settings),
+    )
     try:
         yield
     finally:
         await fetcher.aclose()
+        await search_client.aclose()
 
 
 async def crawl(runtime: ServiceRuntime) -> None:
@@ -41,6 +52,10 @@ async def crawl(runtime: ServiceRuntime) -> None:
     await worker.run()
 
 
+async def search(runtime: ServiceRuntime) -> None:
+    await runtime.resources.get(Searcher).run()
+
+
 SPEC = ServiceSpec(
     name="crawler",
     handlers={
@@ -51,5 +66,5 @@ SPEC = ServiceSpec(
     migrations_dir=Path(__file__).parent / "migrations",
     routes=http.routes,
     lifespan=fetching,
-    workers=(crawl,),
+    workers=(crawl, search),
 )

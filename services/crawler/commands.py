@@ -16,6 +16,7 @@ from services.crawler.domain.discovery import seeds
 from services.crawler.domain.known_urls import KnownUrls
 from services.crawler.domain.outcomes import Outcome, counters, duplicate, frontier_update
 from services.crawler.domain.records import NewUrl, PageRow
+from services.crawler.domain.search_results import planned_searches
 from shared import runs
 from shared.events import CrawlProgress, Event, JobCreated, PageFetched, RunCompleted, RunStatus, TaskFailed
 from shared.s3 import ObjectStore
@@ -31,8 +32,8 @@ class Committed:
 
 
 async def start_crawl(uow: UnitOfWork, event: JobCreated) -> None:
-    """Register the run and seed its durable frontier; the workers take it from there. A keywords
-    job has nothing to fetch: its run completes as soon as a worker sees the empty frontier."""
+    """Register the run, seed its durable frontier and plan its keywords' searches; the workers
+    take it from there (the searcher seeds the frontier with what the searches find)."""
     if not await runs.remember_run(uow.conn, event):
         return
     limits = event.config.limits
@@ -45,6 +46,8 @@ async def start_crawl(uow: UnitOfWork, event: JobCreated) -> None:
         max_depth=limits.max_depth,
     )
     await store.enqueue(uow.conn, run_id=event.run_id, tenant_id=event.tenant_id, urls=seeds(event.config))
+    searches = planned_searches(event.config)
+    await store.add_searches(uow.conn, run_id=event.run_id, tenant_id=event.tenant_id, searches=searches)
 
 
 async def cancel_crawl(uow: UnitOfWork, *, tenant_id: UUID, run_id: UUID) -> None:

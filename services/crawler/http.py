@@ -1,5 +1,6 @@
-"""The crawler's internal HTTP surface: a run's URLs and why each was or was not fetched, for
-ingest's public `GET /v1/runs/{id}/pages` (contract: `shared.internal_api`).
+"""The crawler's internal HTTP surface: a run's URLs and why each was or was not fetched, and
+its keyword searches, for ingest's public `GET /v1/runs/{id}/pages` and `.../searches`
+(contract: `shared.internal_api`).
 
 Only callers holding the shared internal token get an answer (401 otherwise).
 """
@@ -14,7 +15,16 @@ from starlette.routing import BaseRoute
 
 from services.crawler import store
 from shared.http import internal_route
-from shared.internal_api import MAX_RUN_URLS, RUN_URLS_PATH, RunUrl, RunUrls, UrlState
+from shared.internal_api import (
+    MAX_RUN_URLS,
+    RUN_SEARCHES_PATH,
+    RUN_URLS_PATH,
+    RunSearch,
+    RunSearches,
+    RunUrl,
+    RunUrls,
+    UrlState,
+)
 from shared.service import ServiceRuntime
 from shared.uow import Database
 
@@ -39,4 +49,19 @@ def routes(runtime: ServiceRuntime) -> list[BaseRoute]:
         )
         return Response(page.model_dump_json(), media_type="application/json")
 
-    return [internal_route(RUN_URLS_PATH, run_urls, token=runtime.settings.internal_token, methods=["GET"])]
+    async def run_searches(request: Request) -> Response:
+        try:
+            run_id = UUID(request.path_params["run_id"])
+            tenant_id = UUID(request.query_params["tenant_id"])
+        except (KeyError, ValueError) as exc:
+            return JSONResponse({"detail": f"bad query: {exc}"}, status_code=422)
+        async with runtime.resources.get(Database).connection() as conn:
+            rows = await store.run_searches(conn, tenant_id=tenant_id, run_id=run_id)
+        answer = RunSearches(searches=[RunSearch.model_validate(dict(row)) for row in rows])
+        return Response(answer.model_dump_json(), media_type="application/json")
+
+    token = runtime.settings.internal_token
+    return [
+        internal_route(RUN_URLS_PATH, run_urls, token=token, methods=["GET"]),
+        internal_route(RUN_SEARCHES_PATH, run_searches, token=token, methods=["GET"]),
+    ]

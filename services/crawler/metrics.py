@@ -20,3 +20,13 @@ ROBOTS_DENIALS = Counter(
 )
 SSRF_REFUSALS = Counter("trawl_crawler_ssrf_refusals_total", "Fetches refused by the SSRF guard")
 RETRIES = Counter("trawl_crawler_retries_total", "Fetches scheduled for another attempt")
+SEARCHES = Counter(
+    "trawl_crawler_searches_total",
+    "Requests to the search provider, by provider and outcome (answered, rate_limited, captcha, server, ...)",
+    ["provider", "outcome"],
+)
+SEARCH_DEFERRALS = Counter(
+    "trawl_crawler_search_deferrals_total",
+    "Searches put off, by provider and reason (breaker_open, rate)",
+    ["provider", "reason"],
+)

@@ -6,6 +6,7 @@ from uuid import UUID, uuid4
 
 from services.ingest import commands, metrics, store
 from services.ingest.domain.submissions import Rejected, validate_job_config
+from shared.config import Settings
 from shared.consumer import HandlerContext
 from shared.events import (
     ChunkIndexed,
@@ -22,7 +23,8 @@ from shared.events import (
 
 
 async def on_job_submitted(ctx: HandlerContext, event: JobSubmitted) -> None:
-    verdict = validate_job_config(event.config)
+    settings = ctx.resources.get(Settings)
+    verdict = validate_job_config(event.config, search_provider=settings.search_provider_name())
     if isinstance(verdict, Rejected):
         return await _reject(ctx, event, verdict.reasons)
     if exceeded := await commands.quota_problem(ctx.conn, tenant_id=event.tenant_id):

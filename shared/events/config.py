@@ -119,6 +119,17 @@ class JobConfig(Contract):
     user_agent: str | None = Field(default=None, max_length=500)
     options: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _results_are_the_pages(cls, raw: Any) -> Any:
+        """A keywords job fetches the pages its searches found, not their links, unless its
+        `limits.max_depth` says how far from each result to go."""
+        if isinstance(raw, dict) and raw.get("kind") == JobKind.KEYWORDS.value:
+            limits = raw.get("limits")
+            if limits is None or (isinstance(limits, dict) and "max_depth" not in limits):
+                return {**raw, "limits": {**(limits or {}), "max_depth": 0}}
+        return raw
+
     @model_validator(mode="after")
     def _has_a_start(self) -> JobConfig:
         if not self.seeds and not self.keywords:

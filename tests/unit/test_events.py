@@ -76,12 +76,14 @@ def test_a_job_config_carries_what_the_seeds_describe() -> None:
     ],
 )
 def test_invalid_submissions_are_rejected_with_precise_reasons(raw: dict[str, object], reason: str) -> None:
-    verdict = validate_job_config(raw)
+    verdict = validate_job_config(raw, search_provider="searxng")
     assert isinstance(verdict, Rejected)
     assert any(reason in text for text in verdict.reasons), verdict.reasons
 
 
 def test_a_valid_submission_is_accepted() -> None:
-    verdict = validate_job_config({"seeds": ["https://a.example"], "schedule": {"cron": "*/5 * * * *"}})
+    verdict = validate_job_config(
+        {"seeds": ["https://a.example"], "schedule": {"cron": "*/5 * * * *"}}, search_provider=None
+    )
     assert isinstance(verdict, Accepted)
     assert str(verdict.config.seeds[0]) == "https://a.example/"

@@ -2,8 +2,8 @@
 
 From an HTML page: its links and rel=next links one level deeper, the job's pagination (the
 next button's target, or the url_pattern's next page) at the same depth, its images for image
-jobs, and — on a seed — the host's sitemaps (those robots.txt names, `/sitemap.xml`, and the
-seed's own directory's, as Hugo or GitHub Pages sites under a path keep theirs). Links beyond
+jobs, and — on a seed, not on a search result — the host's sitemaps (those robots.txt names,
+`/sitemap.xml`, and the seed's own directory's, as Hugo or GitHub Pages sites under a path keep theirs). Links beyond
 the run's scope or longer than `MAX_URL_LENGTH` are dropped; sitemaps must be on a host in
 scope (`options.sitemaps_outside_scope` lifts that), whatever their path, and their pages are
 checked like any link.
@@ -76,7 +76,8 @@ def page_discoveries(
             found += followable([next_page], item.depth, item.url, scope, page_number=number)
     if view.collects_images:
         found += followable(image_links(html, base), item.depth + 1, item.url, scope, kind="image")
-    if item.depth == 0 and item.discovered_from is None and view.wants_sitemaps:
+    is_seed = item.depth == 0 and item.discovered_from is None and item.provenance is None
+    if is_seed and view.wants_sitemaps:  # a search result is a page of its site, not its seed
         found += _sitemaps(sitemap_candidates(item.url, robots_sitemaps), item, view)
     canonical = links.canonical
     in_scope = canonical is not None and scope.host_refusal(canonical, base) is None

@@ -4,6 +4,7 @@ and a run's counters. Plain values: the rules build them, the store reads and wr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from services.crawler.domain.urls import url_hash, url_host
@@ -18,6 +19,7 @@ class NewUrl:
     kind: str = "page"  # page | sitemap | image
     page_number: int | None = None
     discovered_from: str | None = None
+    provenance: dict[str, Any] | None = None  # a search result's keyword, provider, rank, engine
 
 
 def new_url(
@@ -27,6 +29,7 @@ def new_url(
     kind: str = "page",
     page_number: int | None = None,
     discovered_from: str | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> NewUrl:
     """A URL for the frontier, with the hash and host it is kept by."""
     return NewUrl(
@@ -37,6 +40,7 @@ def new_url(
         kind=kind,
         page_number=page_number,
         discovered_from=discovered_from,
+        provenance=provenance,
     )
 
 
@@ -62,6 +66,7 @@ class LeasedUrl:
     previous_content_hash: str | None
     previous_s3_key: str | None
     previous_content_type: str | None
+    provenance: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

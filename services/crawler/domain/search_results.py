@@ -18,6 +18,8 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from services.crawler.domain.records import NewUrl, new_url
+from services.crawler.domain.urls import canonical_url
 from shared.events import JobConfig, JobKind
 
 
@@ -36,6 +38,13 @@ class SearchRequest:
     region: str | None = None
     time_range: str | None = None  # day | week | month | year
     safe: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {**vars(self), "kind": self.kind.value}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SearchRequest:
+        return cls(**{**data, "kind": SearchKind(data["kind"])})
 
     def cache_key(self, provider: str) -> str:
         asked: list[object] = [provider, self.query.strip().lower(), self.kind.value, self.limit, self.page]
@@ -121,6 +130,32 @@ def planned_searches(config: JobConfig) -> list[PlannedSearch]:
             )
             planned.append(PlannedSearch(keyword, request))
     return planned
+
+
+def seeded_urls(search: PlannedSearch, provider: str, answer: SearchAnswer) -> list[NewUrl]:
+    """The frontier URLs a search's results seed, once each, with where they came from: the
+    result's page for a web search (its links then followed within its own site, to the job's
+    depth); the image itself for an image search, with the page it is on and its title, which
+    engines take from the image's alt text."""
+    images = search.request.kind is SearchKind.IMAGES
+    found: dict[str, NewUrl] = {}
+    for hit in answer.hits:
+        provenance = {
+            "keyword": search.keyword,
+            "query": search.request.query,
+            "provider": provider,
+            "rank": hit.rank,
+            "engine": hit.engine,
+            "title": hit.title,
+        }
+        page = canonical_url(hit.url)
+        if images and hit.image_url:
+            image = canonical_url(hit.image_url)
+            url = new_url(image, depth=0, kind="image", discovered_from=page, provenance=provenance)
+        else:
+            url = new_url(page, depth=0, provenance=provenance)
+        found.setdefault(url.url_hash, url)
+    return list(found.values())
 
 
 def parse_searxng(body: bytes, content_type: str, request: SearchRequest) -> SearchAnswer:

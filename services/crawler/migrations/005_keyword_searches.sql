@@ -1,6 +1,6 @@
 -- Keyword jobs: the searches a run makes (each keyword, each page of results), the provider's
--- answers cached for a day, its monthly usage, its circuit breaker; and where each URL of the
--- frontier came from (the keyword, provider, rank and engine of the result that seeded it).
+-- answers cached for a day, its monthly usage, its pace and circuit breaker; and where each URL
+-- of the frontier came from (the keyword, provider, rank and engine of the result that seeded it).
 CREATE TABLE keyword_searches (
     id              bigserial PRIMARY KEY,
     run_id          uuid        NOT NULL REFERENCES crawl_runs (run_id) ON DELETE CASCADE,
@@ -43,10 +43,11 @@ CREATE TABLE search_usage (
     PRIMARY KEY (provider, month)
 );
 
-CREATE TABLE search_breakers (
-    provider   text PRIMARY KEY,
-    failures   integer NOT NULL DEFAULT 0,
-    open_until timestamptz
+CREATE TABLE search_providers (
+    provider        text PRIMARY KEY,
+    failures        integer NOT NULL DEFAULT 0,  -- in a row; the breaker opens at a threshold
+    open_until      timestamptz,
+    next_request_at timestamptz NOT NULL DEFAULT now()  -- the provider's request rate, over all workers
 );
 
 ALTER TABLE frontier ADD COLUMN provenance jsonb;

@@ -22,9 +22,9 @@ async def enqueue(conn: Connection, *, run_id: UUID, tenant_id: UUID, urls: Sequ
     added: int = await conn.fetchval(
         """WITH new AS (
                INSERT INTO frontier (run_id, tenant_id, url, url_hash, host, depth, kind, page_number,
-                                     discovered_from)
+                                     discovered_from, provenance)
                SELECT $1, $2, u.* FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
-                                              $8::int[], $9::text[]) AS u
+                                              $8::int[], $9::text[], $10::jsonb[]) AS u
                ON CONFLICT (run_id, url_hash) DO NOTHING RETURNING kind)
            SELECT count(*) FILTER (WHERE kind = 'page') FROM new""",
         run_id,
@@ -36,6 +36,7 @@ async def enqueue(conn: Connection, *, run_id: UUID, tenant_id: UUID, urls: Sequ
         [u.kind for u in urls],
         [u.page_number for u in urls],
         [u.discovered_from for u in urls],
+        [u.provenance for u in urls],
     )
     if added:
         await conn.execute(
@@ -83,7 +84,7 @@ async def lease(
                  FROM picked WHERE f.id = picked.id
                RETURNING f.*)
            SELECT l.id, l.run_id, l.tenant_id, c.job_id, l.url, l.url_hash, l.host, l.depth, l.kind,
-                  l.page_number, l.attempts, l.discovered_from,
+                  l.page_number, l.attempts, l.discovered_from, l.provenance,
                   p.etag AS previous_etag, p.last_modified AS previous_last_modified,
                   p.content_hash AS previous_content_hash, p.s3_key AS previous_s3_key,
                   p.content_type AS previous_content_type

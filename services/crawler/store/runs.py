@@ -95,13 +95,16 @@ async def claim_progress_reports(
 
 
 async def complete_finished_runs(conn: Connection, run_ids: Sequence[UUID] | None = None) -> list[Any]:
-    """Mark completed, exactly once, the running runs with nothing in flight and nothing left
-    that they may still fetch (queued URLs past the page budget are skipped)."""
+    """Mark completed, exactly once, the running runs with nothing in flight, no search left to
+    make and nothing left that they may still fetch (queued URLs past the page budget are
+    skipped)."""
     filter_runs = "AND c.run_id = ANY($1)" if run_ids is not None else "AND $1::uuid[] IS NULL"
     finished = await conn.fetch(
         f"""SELECT c.run_id FROM crawl_runs c
              WHERE c.status = 'running' {filter_runs}
                AND NOT EXISTS (SELECT 1 FROM frontier f WHERE f.run_id = c.run_id AND f.state = 'leased')
+               AND NOT EXISTS (SELECT 1 FROM keyword_searches k
+                                WHERE k.run_id = c.run_id AND k.state IN ('pending', 'leased'))
                AND (c.pages_crawled >= c.max_pages
                     OR NOT EXISTS (SELECT 1 FROM frontier f
                                     WHERE f.run_id = c.run_id AND f.state = 'queued'))
@@ -137,7 +140,7 @@ async def run_urls(
     """One page of a run's frontier in the order URLs were found, from after `after_id`."""
     return await conn.fetch(
         """SELECT f.id, f.url, f.kind, f.state, f.reason, f.status_code, f.attempts, f.depth,
-                  f.discovered_from, f.updated_at
+                  f.discovered_from, f.provenance, f.updated_at
              FROM frontier f JOIN crawl_runs c ON c.run_id = f.run_id
             WHERE f.run_id = $1 AND c.tenant_id = $2 AND f.id > $3
               AND (cardinality($4::text[]) = 0 OR f.state = ANY($4::text[]))

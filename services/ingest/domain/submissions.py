@@ -45,8 +45,9 @@ def unstorable_text(value: Any, path: str = "") -> list[str]:
     return []
 
 
-def validate_job_config(raw: dict[str, Any]) -> Accepted | Rejected:
-    """A JobConfig, or every reason it is not one (field path first, as users fix them)."""
+def validate_job_config(raw: dict[str, Any], *, search_provider: str | None) -> Accepted | Rejected:
+    """A JobConfig, or every reason it is not one (field path first, as users fix them).
+    Keywords are searched with `search_provider`: without one, a job with keywords is refused."""
     if problems := unstorable_text(raw):
         return _rejected(problems)
     try:
@@ -54,6 +55,7 @@ def validate_job_config(raw: dict[str, Any]) -> Accepted | Rejected:
     except ValidationError as exc:
         return _rejected([_describe(error) for error in exc.errors()])
     reasons = _url_problems(config) + _schedule_problems(config) + _size_problems(config)
+    reasons += _search_problems(config, search_provider)
     return _rejected(reasons) if reasons else Accepted(config)
 
 
@@ -80,6 +82,15 @@ def _size_problems(config: JobConfig) -> list[str]:
     return [
         f"the job's configuration is {size:,} bytes as an event; at most {MAX_EVENT_BYTES:,} fit "
         "(the seeds, options, schema and queries together): make them smaller"
+    ]
+
+
+def _search_problems(config: JobConfig, search_provider: str | None) -> list[str]:
+    if not config.keywords or search_provider is not None:
+        return []
+    return [
+        "keywords: no search provider is configured to search them: set TRAWL_SEARXNG_URL (a SearXNG "
+        "instance with its JSON output on) or TRAWL_BRAVE_API_KEY (the Brave Search API)"
     ]
 
 

@@ -27,6 +27,7 @@ from services.ingest.http.models import (
 from services.ingest.http.problems import Problem, not_found
 from services.ingest.http.routing import api_router
 from services.ingest.http.runs import load_run
+from shared.config import Settings
 from shared.db import Connection
 from shared.events import JobConfig
 
@@ -115,7 +116,7 @@ async def delete_extractor_schema(schema_id: UUID, principal: Writer, context: C
     return Response(status_code=204)
 
 
-async def _job_config(conn: Connection, body: JobIn, principal: Principal) -> JobConfig:
+async def _job_config(conn: Connection, body: JobIn, principal: Principal, settings: Settings) -> JobConfig:
     """The body as a JobConfig, through the same validation as Kafka submissions."""
     raw = body.model_dump(mode="json", exclude={"extractor_schema_id", "schedule_cron", "timezone"})
     if body.schedule_cron is not None:
@@ -137,7 +138,7 @@ async def _job_config(conn: Connection, body: JobIn, principal: Principal) -> Jo
         conn, tenant_id=principal.tenant_id, project_id=body.project_id
     ):
         raise Problem(422, f"project_id: no project {body.project_id}")
-    verdict = validate_job_config(raw)
+    verdict = validate_job_config(raw, search_provider=settings.search_provider_name())
     if isinstance(verdict, Rejected):
         errors = [
             {"field": reason.split(":", 1)[0], "message": reason.split(":", 1)[-1].strip()}
@@ -166,7 +167,7 @@ async def create_job(
 ) -> JobOut:
     job_id = uuid4()
     async with context.db.connection() as conn:
-        config = await _job_config(conn, body, principal)
+        config = await _job_config(conn, body, principal, context.settings)
     try:
         async with context.db.unit_of_work() as uow:
             await store.upsert_job(

@@ -18,7 +18,7 @@ from services.ingest.http.internal import ask, tenant_params
 from services.ingest.http.models import Progress, RunOut
 from services.ingest.http.problems import Problem, not_found
 from services.ingest.http.routing import api_router
-from shared.internal_api import MAX_RUN_URLS, RUN_URLS_PATH, RunUrls, UrlState
+from shared.internal_api import MAX_RUN_URLS, RUN_SEARCHES_PATH, RUN_URLS_PATH, RunSearches, RunUrls, UrlState
 
 router = api_router("runs")
 
@@ -124,6 +124,22 @@ async def run_pages(
     if reply is None:
         raise not_found("run", run_id)
     return RunUrls.model_validate_json(reply.content)
+
+
+@router.get(
+    "/runs/{run_id}/searches",
+    response_model=RunSearches,
+    responses={503: {"description": "the crawler did not answer"}},
+)
+async def run_searches(run_id: UUID, principal: Reader, context: Context) -> RunSearches:
+    """A keyword job's searches: each keyword (each page of results), where it stands, how many
+    URLs it seeded, and for one that found nothing, what the provider said about it."""
+    await load_run(context, principal, run_id)  # another tenant's run: 404
+    url = context.settings.crawler_url + RUN_SEARCHES_PATH.format(run_id=run_id)
+    reply = await ask(context, "crawler", url, params=tenant_params(principal.tenant_id))
+    if reply is None:
+        raise not_found("run", run_id)
+    return RunSearches.model_validate_json(reply.content)
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut)

@@ -37,9 +37,12 @@ test: lint deploy-tools image
 	$(BIN)/pytest -q
 
 bench: setup
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python -m bench.outbox_throughput
 	$(BIN)/python -m bench.crawl_vs_scrapy
 	$(BIN)/python -m bench.extract_index
+	$(BIN)/python -m bench.near_duplicates
+	$(BIN)/python -m bench.images
 
 up: setup
 	$(BIN)/trawl up

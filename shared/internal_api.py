@@ -19,6 +19,8 @@ from pydantic import BaseModel, Field
 INTERNAL_TOKEN_HEADER = "X-Trawl-Internal-Token"
 RUN_URLS_PATH = "/internal/v1/runs/{run_id}/urls"
 RUN_SEARCHES_PATH = "/internal/v1/runs/{run_id}/searches"
+RUN_IMAGES_PATH = "/internal/v1/runs/{run_id}/images"
+MAX_RUN_IMAGES = 500
 MAX_RUN_URLS = 1000
 
 
@@ -75,6 +77,40 @@ class RunSearch(BaseModel):
 
 class RunSearches(BaseModel):
     searches: list[RunSearch]
+
+
+class RunImage(BaseModel):
+    """A stored image of a run, with its verdict in the validation the listing is about."""
+
+    image_key: str = Field(description="the image's id within its run")
+    url: str
+    page_url: str | None = Field(description="the page it was found on")
+    alt_text: str | None
+    label: str | None = Field(description="the keyword whose search found it")
+    width: int | None
+    height: int | None
+    format: str | None
+    bytes: int
+    sha256: str | None
+    phash: str | None = Field(description="ImageHash pHash, 16 hex digits")
+    exif_orientation: int | None
+    decode_error: str | None = Field(description="corrupt or truncated")
+    s3_key: str
+    thumbnail_key: str | None
+    content_type: str | None
+    provenance: dict[str, Any] | None
+    fetched_at: datetime
+    valid: bool | None = Field(description="the verdict; null when the validation has not judged it")
+    reasons: list[str] = Field(description="every rule it breaks")
+    duplicate_of: str | None = Field(description="the image_key of the image it copies")
+
+
+class RunImages(BaseModel):
+    images: list[RunImage]
+    next_cursor: str | None
+    validation_id: UUID | None = Field(description="the validation whose verdicts these are")
+    validation_status: str | None
+    reasons: dict[str, int] = Field(description="that validation's invalid images by reason")
 
 
 # -- the extractor's items, products and documents ------------------------------------------

@@ -21,7 +21,7 @@ from services.ingest import commands
 from services.ingest.commands import Bootstrapped
 from shared.config import Settings
 from shared.search_api import SearchMode
-from trawl import crawling, items
+from trawl import crawling, images, items
 from trawl.client import TrawlClient, resolve, save_config, saved_tenant
 from trawl.console import console
 from trawl.conversation import call_api
@@ -257,5 +257,7 @@ def register(app: typer.Typer) -> None:
     app.command()(crawling.crawl)
     app.command()(items.items)
     app.command()(items.products)
+    app.command()(images.images)
+    app.command()(images.validate)
     for command in (submit, search, upload):
         app.command()(command)

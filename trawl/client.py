@@ -170,6 +170,39 @@ class TrawlClient:
         result: dict[str, Any] = await self._call("GET", f"/v1/products/{product_id}")
         return result
 
+    async def images(
+        self,
+        run_id: str,
+        *,
+        valid: bool | None = None,
+        label: str | None = None,
+        reason: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        params = {
+            name: str(value).lower() if isinstance(value, bool) else value
+            for name, value in (
+                ("valid", valid),
+                ("label", label),
+                ("reason", reason),
+                ("limit", limit),
+                ("cursor", cursor),
+            )
+            if value is not None
+        }
+        result: dict[str, Any] = await self._call("GET", f"/v1/runs/{run_id}/images", params=params)
+        return result
+
+    async def validate(self, run_id: str, rules: dict[str, Any], name: str = "") -> dict[str, Any]:
+        body = {"name": name, "rules": rules}
+        result: dict[str, Any] = await self._call("POST", f"/v1/runs/{run_id}/validations", json=body)
+        return result
+
+    async def validation(self, validation_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", f"/v1/validations/{validation_id}")
+        return result
+
     async def upload(self, paths: list[Path]) -> dict[str, Any]:
         files = [("files", (path.name, await asyncio.to_thread(path.read_bytes))) for path in paths]
         result: dict[str, Any] = await self._call("POST", "/v1/uploads", files=files)

@@ -27,6 +27,9 @@ from trawl.conversation import call_api
 _PLACES: dict[str, tuple[str | None, str]] = {
     "name": (None, "name"),
     "kind": (None, "kind"),
+    "keyword": (None, "keywords"),
+    "brand": (None, "brand_name"),
+    "max_images": ("limits", "max_images"),
     "user_agent": (None, "user_agent"),
     "max_pages": ("limits", "max_pages"),
     "depth": ("limits", "max_depth"),
@@ -57,7 +60,7 @@ def job_body(seeds: list[str], base: dict[str, Any], **flags: Any) -> dict[str, 
         section, field = _PLACES[flag]
         target = body if section is None else body.setdefault(section, {})
         target[field] = value.value if isinstance(value, JobKind) else value
-    body.setdefault("name", f"crawl {(body.get('seeds') or ['?'])[0]}")
+    body.setdefault("name", f"crawl {(body.get('seeds') or body.get('keywords') or ['?'])[0]}")
     return body
 
 
@@ -66,6 +69,12 @@ def crawl(
     config: Annotated[Path | None, typer.Option(help="a JSON job body; flags win over it")] = None,
     name: Annotated[str | None, typer.Option(help="the job's name")] = None,
     kind: Annotated[JobKind | None, typer.Option(help="crawl, scrape, images or keywords")] = None,
+    keyword: Annotated[
+        list[str] | None,
+        typer.Option(help="search for it (a keywords or images job; needs a search provider)"),
+    ] = None,
+    brand: Annotated[str | None, typer.Option(help="a brand job: each search is '<brand> <keyword>'")] = None,
+    max_images: Annotated[int | None, typer.Option(help="an images job keeps at most this many")] = None,
     max_pages: Annotated[int | None, typer.Option(help="stop after this many pages, default 100")] = None,
     depth: Annotated[int | None, typer.Option(help="links to follow from a seed, default 3")] = None,
     per_host: Annotated[int | None, typer.Option(help="fetches in flight per host, default 2")] = None,
@@ -97,13 +106,16 @@ def crawl(
     schema: Annotated[Path | None, typer.Option(help="JSON Schema file of records to extract")] = None,
     wait: Annotated[bool, typer.Option(help="follow the run with a progress bar until it ends")] = False,
 ) -> None:
-    """Crawl a site: create a job from these settings and start a run of it."""
+    """Crawl sites, or what keywords find: create a job from these settings and start a run of it."""
     base = json.loads(config.read_text()) if config else {}
     body = job_body(
         urls or [],
         base,
         name=name,
         kind=kind,
+        keyword=keyword,
+        brand=brand,
+        max_images=max_images,
         max_pages=max_pages,
         depth=depth,
         per_host=per_host,

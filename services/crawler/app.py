@@ -13,9 +13,10 @@ from services.crawler.domain.ssrf import AddressPolicy
 from services.crawler.fetcher import Fetcher
 from services.crawler.search_providers import configured_provider
 from services.crawler.searcher import Searcher
+from services.crawler.validator import Validator
 from services.crawler.worker import CrawlWorker
 from shared.config import Settings
-from shared.events import JobCreated, RunCancelled, RunDeleted
+from shared.events import JobCreated, RunCancelled, RunDeleted, ValidationRequested
 from shared.s3 import ObjectStore
 from shared.service import ServiceRuntime, ServiceSpec
 from shared.uow import Database
@@ -56,15 +57,20 @@ async def search(runtime: ServiceRuntime) -> None:
     await runtime.resources.get(Searcher).run()
 
 
+async def validate(runtime: ServiceRuntime) -> None:
+    await Validator(runtime.resources.get(Database)).run()
+
+
 SPEC = ServiceSpec(
     name="crawler",
     handlers={
         JobCreated: handlers.on_job_created,
         RunCancelled: handlers.on_run_cancelled,
         RunDeleted: handlers.on_run_deleted,
+        ValidationRequested: handlers.on_validation_requested,
     },
     migrations_dir=Path(__file__).parent / "migrations",
     routes=http.routes,
     lifespan=fetching,
-    workers=(crawl, search),
+    workers=(crawl, search, validate),
 )

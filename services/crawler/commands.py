@@ -1,6 +1,6 @@
 """What changes the crawler's state and what it owes other services, in the caller's unit of
-work: the handlers start, cancel and delete crawls through here, the committer commits fetch
-outcomes and the scheduler completes the runs that finished."""
+work: the handlers start, cancel and delete crawls and ask for validations through here, the
+committer commits fetch outcomes and the scheduler completes the runs that finished."""
 
 from __future__ import annotations
 
@@ -13,12 +13,24 @@ from uuid import UUID
 
 from services.crawler import store
 from services.crawler.domain.discovery import seeds
+from services.crawler.domain.images import phash_hex
 from services.crawler.domain.known_urls import KnownUrls
 from services.crawler.domain.outcomes import Outcome, counters, duplicate, frontier_update
-from services.crawler.domain.records import NewUrl, PageRow
+from services.crawler.domain.records import ImageRow, NewUrl, PageRow
 from services.crawler.domain.search_results import planned_searches
 from shared import runs
-from shared.events import CrawlProgress, Event, JobCreated, PageFetched, RunCompleted, RunStatus, TaskFailed
+from shared.events import (
+    CrawlProgress,
+    Event,
+    ImageStored,
+    JobCreated,
+    PageFetched,
+    RunCompleted,
+    RunStatus,
+    TaskFailed,
+    ValidationProgressed,
+    ValidationRequested,
+)
 from shared.s3 import ObjectStore
 from shared.uow import UnitOfWork
 
@@ -44,10 +56,38 @@ async def start_crawl(uow: UnitOfWork, event: JobCreated) -> None:
         job_id=event.job_id,
         max_pages=limits.max_pages,
         max_depth=limits.max_depth,
+        project_id=event.config.project_id,
     )
     await store.enqueue(uow.conn, run_id=event.run_id, tenant_id=event.tenant_id, urls=seeds(event.config))
     searches = planned_searches(event.config)
     await store.add_searches(uow.conn, run_id=event.run_id, tenant_id=event.tenant_id, searches=searches)
+
+
+async def request_validation(uow: UnitOfWork, event: ValidationRequested) -> None:
+    """A validation job of the run's images as they are now; the validator takes it from
+    there. A run the crawler does not know (deleted meanwhile) fails the job at once."""
+    created = await store.create_validation(
+        uow.conn,
+        validation_id=event.validation_id,
+        tenant_id=event.tenant_id,
+        run_id=event.run_id,
+        rules=event.rules.model_dump(mode="json"),
+    )
+    if created or await store.run_known(uow.conn, tenant_id=event.tenant_id, run_id=event.run_id):
+        return
+    await uow.outbox.publish(
+        ValidationProgressed(
+            tenant_id=event.tenant_id,
+            validation_id=event.validation_id,
+            run_id=event.run_id,
+            status="failed",
+            total=0,
+            validated=0,
+            invalid=0,
+            error_message=f"the crawler has no run {event.run_id}: it holds no images to validate",
+            completed_at=datetime.now(UTC),
+        )
+    )
 
 
 async def cancel_crawl(uow: UnitOfWork, *, tenant_id: UUID, run_id: UUID) -> None:
@@ -138,6 +178,8 @@ def _events_of(outcome: Outcome, service: str) -> list[Event]:
     events: list[Event] = []
     if outcome.page is not None:
         events.append(_page_fetched(outcome.page))
+    if outcome.image is not None and outcome.image.s3_key is not None:
+        events.append(_image_stored(outcome.image, item.job_id))
     if outcome.error is not None:
         events.append(
             TaskFailed.now(
@@ -170,6 +212,32 @@ def _page_fetched(page: PageRow) -> PageFetched:
         depth=page.depth,
         fetched_at=datetime.now(UTC),
         unchanged=page.unchanged,
+    )
+
+
+def _image_stored(image: ImageRow, job_id: UUID) -> ImageStored:
+    assert image.s3_key is not None and image.sha256 is not None
+    return ImageStored(
+        tenant_id=image.tenant_id,
+        job_id=job_id,
+        run_id=image.run_id,
+        image_key=image.url_hash,
+        url=image.url,
+        page_url=image.page_url,
+        alt_text=image.alt_text,
+        label=image.label,
+        width=image.width,
+        height=image.height,
+        format=image.format,
+        bytes=image.bytes,
+        sha256=image.sha256,
+        phash=phash_hex(image.phash),
+        exif_orientation=image.exif_orientation,
+        decode_error=image.decode_error,
+        s3_key=image.s3_key,
+        thumbnail_key=image.thumbnail_key,
+        provenance=image.provenance,
+        stored_at=datetime.now(UTC),
     )
 
 

@@ -271,7 +271,7 @@ class Fetcher:
     async def _get_plain(self, url: str, headers: dict[str, str], limits: FetchLimits) -> _Response:
         timeout = aiohttp.ClientTimeout(sock_connect=limits.connect_timeout, sock_read=limits.read_timeout)
         async with self._plain.get(url, headers=headers, timeout=timeout, allow_redirects=False) as response:
-            response_headers = {name.lower(): value for name, value in response.headers.items()}
+            response_headers = _joined(response.headers.items())
             decoder = _decoder_for(response_headers, limits)
             parts: list[bytes] = []
             async for raw in response.content.iter_any():
@@ -287,7 +287,7 @@ class Fetcher:
     async def _get_tls(self, url: str, headers: dict[str, str], limits: FetchLimits) -> _Response:
         timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout)
         async with self._tls.stream("GET", url, headers=headers, timeout=timeout) as response:
-            response_headers = {name.lower(): value for name, value in response.headers.items()}
+            response_headers = _joined(response.headers.multi_items())
             decoder = _decoder_for(response_headers, limits)
             parts: list[bytes] = []
             async for raw in response.aiter_raw():
@@ -304,3 +304,13 @@ def _decoder_for(headers: dict[str, str], limits: FetchLimits) -> BoundedDecoder
 
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def _joined(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Response headers by lower-cased name, a repeated header's values joined with commas
+    (RFC 9110 5.3: X-Robots-Tag and Cache-Control are often sent more than once)."""
+    joined: dict[str, str] = {}
+    for name, value in headers:
+        key = name.lower()
+        joined[key] = f"{joined[key]}, {value}" if key in joined else value
+    return joined

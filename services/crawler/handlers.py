@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from services.crawler import commands
 from shared.consumer import HandlerContext
-from shared.events import JobCreated, RunCancelled, RunDeleted
+from shared.events import JobCreated, RunCancelled, RunDeleted, ValidationRequested
 from shared.s3 import ObjectStore
 
 
@@ -21,3 +21,7 @@ async def on_run_deleted(ctx: HandlerContext, event: RunDeleted) -> None:
     await commands.delete_crawl(
         ctx.uow, ctx.resources.get(ObjectStore), tenant_id=event.tenant_id, run_id=event.run_id
     )
+
+
+async def on_validation_requested(ctx: HandlerContext, event: ValidationRequested) -> None:
+    await commands.request_validation(ctx.uow, event)

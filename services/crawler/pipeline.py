@@ -2,7 +2,7 @@
 
 What a response means is decided by the pure rules of `domain.outcomes` and
 `domain.discovery`; this module does their I/O and their CPU work off the event loop: a page's
-hash, gzip and link discovery in one worker-thread trip, sitemaps parsed and images inspected
+hash, gzip and link discovery in one worker-thread trip, sitemaps parsed and images decoded
 in worker threads, the run's earlier pages asked whether a url_pattern page repeats one, and
 the bytes put into S3 before any row points at them. Keys are content-addressed: writing an
 object that already exists rewrites the same bytes, which costs less than asking first.
@@ -23,7 +23,13 @@ from services.crawler.domain import outcomes
 from services.crawler.domain.content import COMPRESSIBLE_KINDS, ContentKind, content_kind
 from services.crawler.domain.discovery import PageFindings, page_discoveries, sitemap_discoveries
 from services.crawler.domain.fetching import Fetched
-from services.crawler.domain.images import ImageInfo, NotAnImage, image_refusal, inspect_image
+from services.crawler.domain.images import (
+    ImageFacts,
+    NotAnImage,
+    ai_use_refused,
+    analyse_image,
+    image_refusal,
+)
 from services.crawler.domain.outcomes import Outcome, Treatment, treatment
 from services.crawler.domain.records import LeasedUrl
 from services.crawler.domain.run_view import RunView
@@ -94,17 +100,27 @@ class Pipeline:
         return outcomes.read_sitemap(item, fetched, sitemap_discoveries(item, view, sitemap))
 
     async def _image(self, item: LeasedUrl, view: RunView, fetched: Fetched) -> Outcome:
-        """An image (linked or embedded): its size and format recorded, its bytes kept unless
-        the job's limits refuse it."""
+        """An image (linked, embedded or found by an image search): decoded once for its facts,
+        its bytes and thumbnail kept unless its X-Robots-Tag or the job's limits refuse it. A
+        file served as an image that does not decode is kept too, for validation to judge."""
+        if view.honours_noai and ai_use_refused(fetched.headers.get("x-robots-tag"), view.agent_token):
+            return outcomes.skipped_image(item, fetched, None, "noai")
         try:
-            info, content_hash = await asyncio.to_thread(_inspect_and_hash, fetched.body)
-        except NotAnImage:
+            facts, content_hash = await asyncio.to_thread(_analyse_and_hash, fetched.body)
+        except NotAnImage as exc:  # a decompression bomb
+            return outcomes.skipped_image(item, fetched, None, exc.reason)
+        if facts.info is None and not fetched.content_type.lower().startswith("image/"):
             return outcomes.skipped_image(item, fetched, None, "not_an_image")
-        refusal = image_refusal(info, view.config.limits)
-        if refusal is not None:
-            return outcomes.skipped_image(item, fetched, info, refusal)
+        if facts.info is not None and (refusal := image_refusal(facts.info, view.config.limits)):
+            return outcomes.skipped_image(item, fetched, facts.info, refusal)
         key = await self._put(item, fetched, content_hash, fetched.body, gzipped=False)
-        return outcomes.stored_image(item, fetched, info, content_hash, key)
+        thumbnail_key = None
+        if facts.thumbnail is not None:
+            thumbnail_hash = hashlib.sha256(facts.thumbnail).hexdigest()
+            thumbnail_key = content_key(thumbnail_hash, tenant_key(item.tenant_id, "thumbnails"))
+            await self._objects.put(thumbnail_key, facts.thumbnail, content_type="image/jpeg")
+        stored = outcomes.StoredImage(facts, content_hash, key, thumbnail_key)
+        return outcomes.stored_image(item, fetched, stored)
 
     async def _seen_in_run(self, item: LeasedUrl, content_hash: str) -> bool:
         async with self._db.connection() as conn:
@@ -142,6 +158,6 @@ def _analyse(
     )
 
 
-def _inspect_and_hash(body: bytes) -> tuple[ImageInfo, str]:
-    """An image's header facts and its content hash (CPU work: run in a worker thread)."""
-    return inspect_image(body), hashlib.sha256(body).hexdigest()
+def _analyse_and_hash(body: bytes) -> tuple[ImageFacts, str]:
+    """An image's facts and its content hash (CPU work: run in a worker thread)."""
+    return analyse_image(body), hashlib.sha256(body).hexdigest()

@@ -23,6 +23,7 @@ from shared.events import (
     PageFetched,
     RunCompleted,
     TaskFailed,
+    ValidationProgressed,
 )
 from shared.s3 import ObjectStore
 from shared.service import ServiceRuntime, ServiceSpec
@@ -59,6 +60,7 @@ SPEC = ServiceSpec(
         LlmTaskCompleted: handlers.on_llm_task_completed,
         TaskFailed: handlers.on_task_failed,
         RunCompleted: handlers.on_run_completed,
+        ValidationProgressed: handlers.on_validation_progressed,
     },
     migrations_dir=Path(__file__).parent / "migrations",
     routes=_routes,

@@ -23,6 +23,8 @@ from shared.events import (
     RunCompleted,
     RunDeleted,
     RunStatus,
+    ValidationRequested,
+    ValidationRules,
 )
 from shared.uow import UnitOfWork
 
@@ -200,6 +202,40 @@ async def delete_job(uow: UnitOfWork, *, tenant_id: UUID, job_id: UUID) -> bool:
     for run_id in runs:
         await _announce_deleted(uow, tenant_id=tenant_id, job_id=job_id, run_id=run_id)
     return True
+
+
+async def delete_project(uow: UnitOfWork, *, tenant_id: UUID, project_id: UUID) -> bool:
+    """The project and every job in it, each with its runs announced as deleted; False when
+    there is no such project."""
+    for job_id in await store.project_jobs(uow.conn, tenant_id=tenant_id, project_id=project_id):
+        await delete_job(uow, tenant_id=tenant_id, job_id=job_id)
+    return await store.delete_project(uow.conn, tenant_id=tenant_id, project_id=project_id)
+
+
+async def request_validation(
+    uow: UnitOfWork, *, tenant_id: UUID, run_id: UUID, name: str, rules: ValidationRules
+) -> store.Row:
+    """A validation job of the run's images, recorded here (its read model) and asked of the
+    crawler, which owns the images."""
+    validation_id = uuid4()
+    row = await store.create_validation(
+        uow.conn,
+        validation_id=validation_id,
+        tenant_id=tenant_id,
+        run_id=run_id,
+        name=name or f"validation of run {run_id}",
+        rules=rules.model_dump(mode="json"),
+    )
+    await uow.outbox.publish(
+        ValidationRequested(
+            tenant_id=tenant_id,
+            validation_id=validation_id,
+            run_id=run_id,
+            rules=rules,
+            requested_at=datetime.now(UTC),
+        )
+    )
+    return row
 
 
 async def _announce_deleted(uow: UnitOfWork, *, tenant_id: UUID, job_id: UUID | None, run_id: UUID) -> None:

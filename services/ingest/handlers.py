@@ -19,6 +19,7 @@ from shared.events import (
     PageFetched,
     RunCompleted,
     TaskFailed,
+    ValidationProgressed,
 )
 
 
@@ -165,3 +166,20 @@ async def _finish_if_done(ctx: HandlerContext, tenant_id: UUID, run_id: UUID) ->
     status = await commands.finish_if_done(ctx.uow, tenant_id=tenant_id, run_id=run_id)
     if status is not None:
         metrics.RUNS.labels(status).inc()
+
+
+async def on_validation_progressed(ctx: HandlerContext, event: ValidationProgressed) -> None:
+    """The crawler's word on a validation job, kept for GET /v1/validations/{id} and the feed."""
+    await store.note_validation_progress(
+        ctx.conn,
+        tenant_id=event.tenant_id,
+        validation_id=event.validation_id,
+        status=event.status,
+        total=event.total,
+        validated=event.validated,
+        invalid=event.invalid,
+        reasons=event.reasons,
+        error_message=event.error_message,
+        started_at=event.started_at,
+        completed_at=event.completed_at,
+    )

@@ -30,6 +30,15 @@ from shared.events.content import (
     PageFetched,
 )
 from shared.events.exports import ExportCompleted, ExportFormat, ExportRequested
+from shared.events.images import (
+    DuplicateScope,
+    ImageStored,
+    ImagesValidated,
+    ImageVerdict,
+    ValidationProgressed,
+    ValidationRequested,
+    ValidationRules,
+)
 from shared.events.jobs import JobCreated, JobRejected, JobSubmitted
 from shared.events.runs import CrawlProgress, RunCancelled, RunCompleted, RunDeleted, RunStatus, TaskFailed
 
@@ -50,6 +59,10 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     RunDeleted,
     ExportRequested,
     ExportCompleted,
+    ImageStored,
+    ValidationRequested,
+    ImagesValidated,
+    ValidationProgressed,
 )
 
 EVENTS_BY_TYPE: dict[str, type[Event]] = {event.type_name(): event for event in EVENT_TYPES}
@@ -63,11 +76,15 @@ __all__ = [
     "Contract",
     "CrawlProgress",
     "DocumentUploaded",
+    "DuplicateScope",
     "Event",
     "ExportCompleted",
     "ExportFormat",
     "ExportRequested",
     "ExtractorSchemaRef",
+    "ImageStored",
+    "ImageVerdict",
+    "ImagesValidated",
     "ItemExtracted",
     "ItemKind",
     "JobConfig",
@@ -89,4 +106,7 @@ __all__ = [
     "Schedule",
     "Scope",
     "TaskFailed",
+    "ValidationProgressed",
+    "ValidationRequested",
+    "ValidationRules",
 ]

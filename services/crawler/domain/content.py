@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urljoin
 
@@ -73,19 +74,30 @@ def _sniff(body: bytes) -> ContentKind:
     return ContentKind.OTHER
 
 
-def image_links(html: str, base_url: str) -> list[str]:
-    """Absolute URLs of the page's images (img src/srcset's first candidate), deduplicated."""
+MAX_ALT_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class PageImage:
+    url: str
+    alt: str
+
+
+def image_links(html: str, base_url: str) -> list[PageImage]:
+    """The page's images (img src/srcset's first candidate, absolute) with their alt text,
+    each once."""
     tree = LexborHTMLParser(html)
     base = tree.css_first("base[href]")
     base_href = (base.attributes.get("href") or "") if base is not None else ""
 
     root = urljoin(base_url, base_href) if base_href else base_url
-    seen: dict[str, str] = {}
+    seen: dict[str, PageImage] = {}
     for node in tree.css("img"):
         src = node.attributes.get("src") or (node.attributes.get("srcset") or "").split(" ", 1)[0]
         if not src or src.startswith("data:"):
             continue
         url = safe_url_string(urljoin(root, src.strip()))
         if url.startswith(("http://", "https://")):
-            seen.setdefault(canonical_url(url), url)
+            alt = " ".join((node.attributes.get("alt") or "").split())
+            seen.setdefault(canonical_url(url), PageImage(url, alt[:MAX_ALT_CHARS]))
     return list(seen.values())

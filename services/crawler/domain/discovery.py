@@ -3,16 +3,16 @@
 From an HTML page: its links and rel=next links one level deeper, the job's pagination (the
 next button's target, or the url_pattern's next page) at the same depth, its images for image
 jobs, and — on a seed, not on a search result — the host's sitemaps (those robots.txt names,
-`/sitemap.xml`, and the seed's own directory's, as Hugo or GitHub Pages sites under a path keep theirs). Links beyond
-the run's scope or longer than `MAX_URL_LENGTH` are dropped; sitemaps must be on a host in
-scope (`options.sitemaps_outside_scope` lifts that), whatever their path, and their pages are
-checked like any link.
+`/sitemap.xml`, and the seed's own directory's, as Hugo or GitHub Pages sites under a path
+keep theirs). Links beyond the run's scope or longer than `MAX_URL_LENGTH` are dropped;
+sitemaps must be on a host in scope (`options.sitemaps_outside_scope` lifts that), whatever
+their path, and their pages are checked like any link.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from services.crawler.domain.content import image_links
@@ -75,7 +75,10 @@ def page_discoveries(
             next_page = template_url(pagination.url_template, number)
             found += followable([next_page], item.depth, item.url, scope, page_number=number)
     if view.collects_images:
-        found += followable(image_links(html, base), item.depth + 1, item.url, scope, kind="image")
+        images = image_links(html, base)
+        alts = {image.url: image.alt for image in images}
+        wanted = followable([i.url for i in images], item.depth + 1, item.url, scope, kind="image")
+        found += [replace(url, provenance={"alt": alts[url.url]}) if alts[url.url] else url for url in wanted]
     is_seed = item.depth == 0 and item.discovered_from is None and item.provenance is None
     if is_seed and view.wants_sitemaps:  # a search result is a page of its site, not its seed
         found += _sitemaps(sitemap_candidates(item.url, robots_sitemaps), item, view)

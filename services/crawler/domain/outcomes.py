@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from services.crawler.domain.content import STORED_KINDS, ContentKind
 from services.crawler.domain.fetching import Fetched
-from services.crawler.domain.images import ImageInfo
+from services.crawler.domain.images import ImageFacts, ImageInfo
 from services.crawler.domain.politeness import backoff_delay, is_retryable_status, parse_retry_after
 from services.crawler.domain.records import (
     FrontierUpdate,
@@ -203,20 +203,30 @@ def bad_sitemap(item: LeasedUrl, fetched: Fetched) -> Outcome:
 # --- images ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class StoredImage:
+    """Where an image's bytes and thumbnail went, and what decoding it found."""
+
+    facts: ImageFacts
+    content_hash: str
+    key: str
+    thumbnail_key: str | None
+
+
 def skipped_image(item: LeasedUrl, fetched: Fetched, info: ImageInfo | None, reason: str) -> Outcome:
     """Recorded with what is known of it (nothing, when the bytes are not an image), not kept."""
-    image = _image_row(item, fetched, info, key=None, skipped=reason)
+    image = _image_row(item, fetched, ImageFacts(info), None, skipped=reason)
     return Outcome(item, "skipped", fetched.status, reason=reason, image=image, bytes=len(fetched.body))
 
 
-def stored_image(item: LeasedUrl, fetched: Fetched, info: ImageInfo, content_hash: str, key: str) -> Outcome:
+def stored_image(item: LeasedUrl, fetched: Fetched, stored: StoredImage) -> Outcome:
     """Kept, and published as a page like any other stored content."""
     return Outcome(
         item,
         "fetched",
         fetched.status,
-        image=_image_row(item, fetched, info, key=key, skipped=None),
-        page=_page_row(item, fetched, content_hash, key, unchanged=False),
+        image=_image_row(item, fetched, stored.facts, stored, skipped=None),
+        page=_page_row(item, fetched, stored.content_hash, stored.key, unchanged=False),
         bytes=len(fetched.body),
     )
 
@@ -275,8 +285,10 @@ def _page_row(
 
 
 def _image_row(
-    item: LeasedUrl, fetched: Fetched, info: ImageInfo | None, *, key: str | None, skipped: str | None
+    item: LeasedUrl, fetched: Fetched, facts: ImageFacts, stored: StoredImage | None, *, skipped: str | None
 ) -> ImageRow:
+    info = facts.info
+    provenance = item.provenance or {}
     return ImageRow(
         run_id=item.run_id,
         tenant_id=item.tenant_id,
@@ -287,6 +299,16 @@ def _image_row(
         height=None if info is None else info.height,
         format=None if info is None else info.format,
         bytes=len(fetched.body),
-        s3_key=key,
+        s3_key=None if stored is None else stored.key,
         skipped=skipped,
+        alt_text=provenance.get("alt") or provenance.get("title"),
+        label=provenance.get("keyword"),
+        provenance=item.provenance,
+        sha256=None if stored is None else stored.content_hash,
+        phash=facts.phash,
+        exif_orientation=facts.exif_orientation,
+        pixel_stddev=facts.pixel_stddev,
+        decode_error=facts.decode_error,
+        thumbnail_key=None if stored is None else stored.thumbnail_key,
+        content_type=fetched.content_type or None,
     )

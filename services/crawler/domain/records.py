@@ -122,6 +122,16 @@ class ImageRow:
     bytes: int
     s3_key: str | None  # None: not kept (`skipped` says why)
     skipped: str | None
+    alt_text: str | None = None
+    label: str | None = None  # the keyword whose search found it
+    provenance: dict[str, Any] | None = None
+    sha256: str | None = None
+    phash: int | None = None
+    exif_orientation: int | None = None
+    pixel_stddev: float | None = None
+    decode_error: str | None = None  # corrupt | truncated
+    thumbnail_key: str | None = None
+    content_type: str | None = None
 
 
 @dataclass(frozen=True)

@@ -61,3 +61,14 @@ class RunView:
     @property
     def collects_images(self) -> bool:
         return self.config.kind is JobKind.IMAGES
+
+    @property
+    def honours_noai(self) -> bool:
+        """Images whose X-Robots-Tag says noai (and the like) are not kept: on by default, as
+        in img2dataset; `options.honour_noai: false` turns it off."""
+        return bool(self.config.options.get("honour_noai", True))
+
+    @property
+    def agent_token(self) -> str:
+        """The product token of the user agent ("TrawlBot/0.1 (+...)" -> "trawlbot")."""
+        return self.user_agent.split("/", 1)[0].split()[0].lower() if self.user_agent.strip() else ""

@@ -22,15 +22,17 @@ async def create_crawl_run(
     job_id: UUID,
     max_pages: int,
     max_depth: int,
+    project_id: UUID | None,
 ) -> None:
     await conn.execute(
-        """INSERT INTO crawl_runs (run_id, tenant_id, job_id, max_pages, max_depth)
-           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (run_id) DO NOTHING""",
+        """INSERT INTO crawl_runs (run_id, tenant_id, job_id, max_pages, max_depth, project_id)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id) DO NOTHING""",
         run_id,
         tenant_id,
         job_id,
         max_pages,
         max_depth,
+        project_id,
     )
 
 
@@ -161,9 +163,13 @@ async def objects_only_this_run_references(conn: Connection, *, run_id: UUID, te
         """SELECT DISTINCT s3_key FROM (
                SELECT s3_key FROM pages WHERE run_id = $1 AND tenant_id = $2
                UNION SELECT s3_key FROM images WHERE run_id = $1 AND tenant_id = $2 AND s3_key IS NOT NULL
+               UNION SELECT thumbnail_key FROM images
+                      WHERE run_id = $1 AND tenant_id = $2 AND thumbnail_key IS NOT NULL
            ) mine(s3_key)
             WHERE NOT EXISTS (SELECT 1 FROM pages p WHERE p.s3_key = mine.s3_key AND p.run_id <> $1)
-              AND NOT EXISTS (SELECT 1 FROM images i WHERE i.s3_key = mine.s3_key AND i.run_id <> $1)""",
+              AND NOT EXISTS (SELECT 1 FROM images i WHERE i.s3_key = mine.s3_key AND i.run_id <> $1)
+              AND NOT EXISTS (SELECT 1 FROM images i
+                               WHERE i.thumbnail_key = mine.s3_key AND i.run_id <> $1)""",
         run_id,
         tenant_id,
     )

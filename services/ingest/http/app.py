@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from fastapi import FastAPI, Request, Response
 
 from services.ingest import metrics, store
 from services.ingest.domain.submissions import escape_unstorable
-from services.ingest.http import accounts, items, jobs, problems, runs, search, uploads
+from services.ingest.http import accounts, images, items, jobs, problems, projects, runs, search, uploads
 from services.ingest.http.deps import ApiContext, Principal
 from services.ingest.http.routing import body_limit
 from shared.config import Settings
@@ -38,7 +38,7 @@ def create_app(context: ApiContext) -> FastAPI:
     )
     app.state.context = context
     problems.install(app)
-    for module in (accounts, jobs, runs, search, uploads, items):
+    for module in (accounts, projects, jobs, runs, search, uploads, items, images):
         app.include_router(module.router)
 
     @app.middleware("http")
@@ -46,6 +46,7 @@ def create_app(context: ApiContext) -> FastAPI:
         request_id = (request.headers.get(_REQUEST_ID) or uuid4().hex)[:100]
         request.state.request_id = request_id
         started = time.perf_counter()
+        project = await _project_of(context, request) if request.method in _MUTATING else None
         try:
             response = _declared_too_large(request, settings) or await call_next(request)
         except Exception:
@@ -62,7 +63,7 @@ def create_app(context: ApiContext) -> FastAPI:
         metrics.REQUESTS.labels(request.method, route, str(response.status_code)).inc()
         metrics.LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
         if request.method in _MUTATING:
-            await _audit(context, request, route, response.status_code, request_id)
+            await _audit(context, request, route, response.status_code, request_id, project)
         return response
 
     return app
@@ -79,8 +80,38 @@ def _declared_too_large(request: Request, settings: Settings) -> Response | None
     return problems.problem_response(request, problems.Problem(413, detail))
 
 
-async def _audit(context: ApiContext, request: Request, route: str, status: int, request_id: str) -> None:
+async def _project_of(context: ApiContext, request: Request) -> tuple[UUID, UUID] | None:
+    """(tenant, project) of what a call on /v1/projects/{id}, /v1/jobs/{id}... or
+    /v1/runs/{id}... concerns, read before the call (a deletion leaves nothing to read after),
+    for the project's activity feed. The caller is not authenticated yet: `_audit` keeps the
+    project only when it is the caller's tenant's."""
+    parts = request.url.path.strip("/").split("/")
+    if len(parts) < 3 or parts[0] != "v1" or parts[1] not in ("projects", "jobs", "runs"):
+        return None
+    try:
+        resource_id = UUID(parts[2])
+    except ValueError:
+        return None
+    try:
+        async with context.db.connection() as conn:
+            return await store.project_of(conn, kind=parts[1], resource_id=resource_id)
+    except Exception:  # the feed is not worth failing a call for
+        log.exception("could not tell the project of %s", request.url.path)
+        return None
+
+
+async def _audit(
+    context: ApiContext,
+    request: Request,
+    route: str,
+    status: int,
+    request_id: str,
+    concerned: tuple[UUID, UUID] | None,
+) -> None:
     principal: Principal | None = getattr(request.state, "principal", None)
+    project = getattr(request.state, "project_id", None)  # a call that made something in a project
+    if concerned is not None and principal is not None and concerned[0] == principal.tenant_id:
+        project = concerned[1]
     try:
         async with context.db.unit_of_work() as uow:
             await store.insert_audit(
@@ -91,6 +122,7 @@ async def _audit(context: ApiContext, request: Request, route: str, status: int,
                 resource=escape_unstorable(request.url.path[:2048]),  # paths arrive percent-decoded
                 status=status,
                 request_id=request_id,
+                project_id=project,
                 ip=request.client.host if request.client else None,
                 user_agent=(request.headers.get("user-agent") or "")[:500] or None,
             )

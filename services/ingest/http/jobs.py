@@ -1,4 +1,4 @@
-"""Projects, extractor schemas, jobs, and starting a run of a job."""
+"""Extractor schemas, jobs, and starting a run of a job."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import Header, Query, Response
+from fastapi import Header, Query, Request, Response
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
@@ -18,8 +18,6 @@ from services.ingest.http.models import (
     ExtractorSchemaOut,
     JobIn,
     JobOut,
-    ProjectIn,
-    ProjectOut,
     RunOut,
     RunStart,
     SubmissionOut,
@@ -31,36 +29,7 @@ from shared.config import Settings
 from shared.db import Connection
 from shared.events import JobConfig
 
-router = api_router("projects, schemas and jobs")
-
-
-@router.post("/projects", response_model=ProjectOut, status_code=201)
-async def create_project(body: ProjectIn, principal: Writer, context: Context) -> ProjectOut:
-    async with context.db.unit_of_work() as uow:
-        row = await store.create_project(
-            uow.conn,
-            project_id=uuid4(),
-            tenant_id=principal.tenant_id,
-            name=body.name,
-            description=body.description,
-        )
-    return ProjectOut.model_validate(row)
-
-
-@router.get("/projects", response_model=list[ProjectOut])
-async def list_projects(principal: Reader, context: Context) -> list[ProjectOut]:
-    async with context.db.connection() as conn:
-        rows = await store.list_projects(conn, tenant_id=principal.tenant_id)
-    return [ProjectOut.model_validate(row) for row in rows]
-
-
-@router.get("/projects/{project_id}", response_model=ProjectOut)
-async def get_project(project_id: UUID, principal: Reader, context: Context) -> ProjectOut:
-    async with context.db.connection() as conn:
-        row = await store.get_project(conn, tenant_id=principal.tenant_id, project_id=project_id)
-    if row is None:
-        raise not_found("project", project_id)
-    return ProjectOut.model_validate(row)
+router = api_router("schemas and jobs")
 
 
 def _schema_out(row: dict[str, Any], principal: Principal) -> ExtractorSchemaOut:
@@ -134,10 +103,14 @@ async def _job_config(conn: Connection, body: JobIn, principal: Principal, setti
             "strict_validation": schema["strict_validation"],
             "allow_extra_fields": schema["allow_extra_fields"],
         }
-    if body.project_id is not None and not await store.get_project(
-        conn, tenant_id=principal.tenant_id, project_id=body.project_id
-    ):
-        raise Problem(422, f"project_id: no project {body.project_id}")
+    if body.project_id is not None:
+        project = await store.get_project(conn, tenant_id=principal.tenant_id, project_id=body.project_id)
+        if project is None:
+            raise Problem(422, f"project_id: no project {body.project_id}")
+        if project["status"] == "archived":
+            raise Problem(
+                422, f"project_id: project {body.project_id} is archived; make it active to add jobs"
+            )
     verdict = validate_job_config(raw, search_provider=settings.search_provider_name())
     if isinstance(verdict, Rejected):
         errors = [
@@ -162,10 +135,12 @@ async def create_job(
     body: JobIn,
     principal: Writer,
     context: Context,
+    request: Request,
     response: Response,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JobOut:
     job_id = uuid4()
+    request.state.project_id = body.project_id  # the project's activity feed shows the call
     async with context.db.connection() as conn:
         config = await _job_config(conn, body, principal, context.settings)
     try:

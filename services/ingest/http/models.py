@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.ingest.domain.access import Role, Scope
 from services.ingest.domain.submissions import unstorable_text
-from shared.events import JobKind, Limits, LlmQuery, Pagination
+from shared.events import JobKind, Limits, LlmQuery, Pagination, ValidationRules
 from shared.events import Scope as CrawlScope
 from shared.search_api import SearchQuery
 
@@ -107,7 +107,87 @@ class ProjectOut(BaseModel):
     id: UUID
     name: str
     description: str
+    status: str = Field(description="active or archived (no new jobs)")
     created_at: datetime
+    updated_at: datetime
+
+
+class ProjectChange(Body):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    status: Literal["active", "archived"] | None = None
+
+
+class ActivityOut(BaseModel):
+    at: datetime
+    source: str = Field(description="user (a call to the API) or system (what happened to a run)")
+    kind: str = Field(
+        description="the call (POST /v1/jobs) or the event (run.completed, validation.completed)"
+    )
+    resource: str
+    actor: str | None = Field(description="the API key that made the call")
+    detail: dict[str, Any]
+
+
+class ValidationIn(Body):
+    name: str = Field(default="", max_length=200)
+    rules: ValidationRules = Field(default_factory=ValidationRules)
+
+
+class ValidationOut(BaseModel):
+    id: UUID
+    run_id: UUID
+    name: str
+    rules: dict[str, Any]
+    status: str = Field(description="pending, running, completed or failed")
+    progress: int = Field(description="percent of the images judged")
+    total: int = Field(description="the run's images when the job was asked for")
+    validated: int = Field(description="images judged so far")
+    invalid: int
+    valid: int
+    reasons: dict[str, int] = Field(description="invalid images by reason")
+    error_message: str | None
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> ValidationOut:
+        total, validated = row["total"], row["validated"]
+        done = row["status"] == "completed" or total == 0
+        progress = 100 if done else min(100, validated * 100 // max(total, 1))
+        return cls.model_validate({**row, "progress": progress, "valid": validated - row["invalid"]})
+
+
+class ImageOut(BaseModel):
+    image_key: str
+    url: str
+    page_url: str | None
+    alt_text: str | None
+    label: str | None
+    width: int | None
+    height: int | None
+    format: str | None
+    bytes: int
+    sha256: str | None
+    phash: str | None
+    exif_orientation: int | None
+    decode_error: str | None
+    provenance: dict[str, Any] | None
+    fetched_at: datetime
+    valid: bool | None
+    reasons: list[str]
+    duplicate_of: str | None
+    file_url: str = Field(description="a presigned link to the image, valid for an hour")
+    thumbnail_url: str | None = Field(description="a presigned link to its thumbnail (JPEG, 256 px)")
+
+
+class ImagesOut(BaseModel):
+    images: list[ImageOut]
+    next_cursor: str | None
+    validation_id: UUID | None = Field(description="the validation whose verdicts these are (the latest)")
+    validation_status: str | None
+    reasons: dict[str, int] = Field(description="that validation's invalid images by reason")
 
 
 class ExtractorSchemaIn(Body):

@@ -176,8 +176,9 @@ async def usage(conn: Connection, *, tenant_id: UUID, period: date) -> Row:
 
 async def insert_audit(conn: Connection, **entry: Any) -> None:
     await conn.execute(
-        """INSERT INTO audit_log (tenant_id, actor, action, resource, status, request_id, ip, user_agent)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        """INSERT INTO audit_log (tenant_id, actor, action, resource, status, request_id, ip, user_agent,
+                                  project_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
         entry["tenant_id"],
         entry["actor"],
         entry["action"],
@@ -186,6 +187,7 @@ async def insert_audit(conn: Connection, **entry: Any) -> None:
         entry["request_id"],
         entry["ip"],
         entry["user_agent"],
+        entry.get("project_id"),
     )
 
 

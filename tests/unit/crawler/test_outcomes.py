@@ -8,7 +8,7 @@ import pytest
 from services.crawler.domain import outcomes
 from services.crawler.domain.content import ContentKind
 from services.crawler.domain.fetching import Fetched
-from services.crawler.domain.images import ImageInfo
+from services.crawler.domain.images import ImageFacts, ImageInfo
 from services.crawler.domain.outcomes import Treatment, treatment
 from services.crawler.domain.records import FrontierUpdate, LeasedUrl, RunCounters, new_url
 from tests.unit.crawler import factories
@@ -236,10 +236,14 @@ def test_images_are_recorded_whether_kept_or_not() -> None:
     assert (small.image.width, small.image.height, small.image.skipped) == (640, 480, "too_small")
     assert small.page is None
 
-    kept = outcomes.stored_image(image_item, response(200, body), info, "12" * 32, "tenants/b2/raw/12/1212")
+    facts = ImageFacts(info, exif_orientation=6, phash=-42, pixel_stddev=31.5)
+    stored = outcomes.StoredImage(facts, "12" * 32, "tenants/b2/raw/12/1212", "tenants/b2/thumbnails/12")
+    kept = outcomes.stored_image(image_item, response(200, body), stored)
     assert kept.image is not None and kept.page is not None
     assert (kept.state, kept.bytes) == ("fetched", 100)
     assert (kept.image.s3_key, kept.image.skipped) == ("tenants/b2/raw/12/1212", None)
+    assert (kept.image.phash, kept.image.exif_orientation) == (-42, 6)
+    assert kept.image.thumbnail_key == "tenants/b2/thumbnails/12"
     assert kept.page.s3_key == "tenants/b2/raw/12/1212"
 
 
@@ -251,7 +255,9 @@ def test_counters_of_a_batch() -> None:
     http_error = outcomes.failed(leased(), "http_404", 404)
     denied = outcomes.robots_denied(leased())
     image = outcomes.stored_image(
-        leased(kind="image", depth=4), response(200, b"z" * 50), ImageInfo(10, 10, "png"), "02" * 32, "k2"
+        leased(kind="image", depth=4),
+        response(200, b"z" * 50),
+        outcomes.StoredImage(ImageFacts(ImageInfo(10, 10, "png")), "02" * 32, "k2", None),
     )
     sitemap = outcomes.bad_sitemap(leased(kind="sitemap"), response(200, b"<urlset"))
     retry = outcomes.retry_or_fail(leased(), "timeout", None, max_retries=3, rng=TopOfRange())

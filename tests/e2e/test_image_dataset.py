@@ -11,6 +11,7 @@ from shared.config import Settings
 from shared.service import ServiceRuntime, running
 from tests.sites.image_site import IMAGES, KEYWORD, RULES, STORED, VALID, ImageSite
 from tests.sites.search_engines import FakeSearxng
+from tests.support import wait_until
 from trawl.api_commands import bootstrap_tenant
 from trawl.client import TrawlClient
 from trawl.crawling import follow
@@ -38,13 +39,18 @@ async def test_an_image_keyword_job_ends_with_the_expected_valid_and_invalid_ima
             async with running([ServiceRuntime(ingest_spec, wired, http_port=0)]) as (ingest,):
                 assert ingest.http is not None
                 made = await bootstrap_tenant(wired, "images", "images@localhost")
-                async with TrawlClient(ingest.http.url, made.key.plaintext) as client:
+                api = httpx.AsyncClient(
+                    base_url=ingest.http.url, headers={"Authorization": f"Bearer {made.key.plaintext}"}
+                )
+                async with TrawlClient(ingest.http.url, made.key.plaintext) as client, api:
+                    project = (await api.post("/v1/projects", json={"name": "lighthouses"})).json()
                     job = await client.create_job(
                         {
                             "name": "lighthouses",
                             "kind": "images",
                             "keywords": [KEYWORD],
                             "limits": {"max_images": 50},
+                            "project_id": project["id"],
                         }
                     )
                     run = await follow(client, (await client.start_run(job["id"]))["id"], wait_seconds=180)
@@ -61,6 +67,15 @@ async def test_an_image_keyword_job_ends_with_the_expected_valid_and_invalid_ima
                     async with httpx.AsyncClient() as plain:
                         downloaded = await plain.get(file["file_url"])
                         thumbnail = await plain.get(file["thumbnail_url"])
+                        activity = (await api.get(f"/v1/projects/{project['id']}/activity")).json()
+                        deleted = await api.delete(f"/v1/projects/{project['id']}")
+
+                        async def file_gone() -> bool:
+                            return (await plain.get(file["file_url"])).status_code == 404
+
+                        await wait_until(file_gone, within=60, what="the image deleted from S3")
+                    assert (await api.get(f"/v1/runs/{run['id']}")).status_code == 404
+                    assert (await api.get(f"/v1/projects/{project['id']}")).status_code == 404
 
     by_url = {image["url"]: image for image in everything["images"]}
     # The noai image was not kept; every other one was, with its facts.
@@ -99,3 +114,10 @@ async def test_an_image_keyword_job_ends_with_the_expected_valid_and_invalid_ima
     assert downloaded.content == site.bodies[file["url"].rsplit("/", 1)[1]]
     assert thumbnail.headers["content-type"].startswith("image/jpeg") or thumbnail.content[:2] == b"\xff\xd8"
     assert len(IMAGES) == len(STORED) + 1
+    # The project's feed: the calls made on it, and what happened to its run and validation.
+    kinds = [entry["kind"] for entry in reversed(activity)]
+    assert kinds[:1] == ["POST /v1/jobs"] and "run.started" in kinds
+    assert kinds.index("run.completed") < kinds.index("validation.completed")
+    done = next(entry for entry in activity if entry["kind"] == "validation.completed")
+    assert done["detail"]["invalid"] == len(STORED) - len(VALID)
+    assert deleted.status_code == 204

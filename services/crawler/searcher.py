@@ -30,6 +30,7 @@ from services.crawler.domain.search_results import (
     ProviderRefusal,
     SearchAnswer,
     SearchRequest,
+    answered_state,
     seeded_urls,
 )
 from services.crawler.search_providers import SearchProvider
@@ -170,12 +171,13 @@ class Searcher:
         self, row: Any, search: PlannedSearch, provider: str, answer: SearchAnswer, from_cache: bool
     ) -> None:
         urls = seeded_urls(search, provider, answer)
+        state = answered_state(search, len(urls))
         async with self._db.unit_of_work() as uow:
             settled = await store.settle_search(
                 uow.conn,
                 search_id=row["id"],
                 owner=self._owner,
-                state="done" if urls else "zero_results",
+                state=state,
                 provider=provider,
                 results=len(urls),
                 from_cache=from_cache,
@@ -183,7 +185,7 @@ class Searcher:
             )
             if settled:
                 await store.enqueue(uow.conn, run_id=row["run_id"], tenant_id=row["tenant_id"], urls=urls)
-        if not urls:
+        if state == "zero_results":
             log.warning(
                 "search %r on %s found nothing: %s", search.request.query, provider, answer.diagnostics
             )

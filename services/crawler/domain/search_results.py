@@ -158,6 +158,12 @@ def seeded_urls(search: PlannedSearch, provider: str, answer: SearchAnswer) -> l
     return list(found.values())
 
 
+def answered_state(search: PlannedSearch, results: int) -> str:
+    """ "zero_results" when a search found nothing at all; a later page that is empty is only
+    the end of the results ("done")."""
+    return "done" if results or search.request.page > 1 else "zero_results"
+
+
 def parse_searxng(body: bytes, content_type: str, request: SearchRequest) -> SearchAnswer:
     """SearXNG's `format=json` answer (results, unresponsive_engines, ...)."""
     data = _json_answer(body, content_type, "SearXNG")

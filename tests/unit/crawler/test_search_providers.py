@@ -15,6 +15,7 @@ from services.crawler.domain.search_results import (
     ProviderRefusal,
     SearchKind,
     SearchRequest,
+    answered_state,
     planned_searches,
     seeded_urls,
 )
@@ -189,6 +190,13 @@ def test_brand_jobs_search_brand_and_keyword_and_image_jobs_enough_pages() -> No
         (SearchKind.IMAGES, 1),
         (SearchKind.IMAGES, 2),
         (SearchKind.IMAGES, 3),
+    ]
+    # Nothing on the first page is news; nothing on a later page is the end of the results.
+    first, _, third = planned_searches(images)
+    assert [answered_state(first, 0), answered_state(third, 0), answered_state(first, 4)] == [
+        "zero_results",
+        "done",
+        "done",
     ]
 
 

@@ -92,7 +92,7 @@ async def request_validation(uow: UnitOfWork, event: ValidationRequested) -> Non
 
 async def cancel_crawl(uow: UnitOfWork, *, tenant_id: UUID, run_id: UUID) -> None:
     """Workers stop taking the run's URLs within a second (they poll run status)."""
-    await runs.set_run_status(uow.conn, run_id=run_id, tenant_id=tenant_id, status="cancelled")
+    await runs.cancel_run(uow.conn, run_id=run_id, tenant_id=tenant_id)
     await store.set_crawl_status(uow.conn, run_id=run_id, tenant_id=tenant_id, status="cancelled")
 
 

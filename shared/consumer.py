@@ -172,7 +172,7 @@ class EventConsumer:
         async with asyncio.timeout(self._retry.handler_timeout), self._db.unit_of_work() as uow:
             for record, (envelope, handler, event) in zip(records, decoded, strict=True):
                 started = time.perf_counter()
-                replayed = any(name == REPLAY_HEADER for name, _ in record.headers or ())
+                replayed = _replay_of(record)
                 with log_context(
                     consumer=self._service,
                     event_id=str(envelope.id),
@@ -200,7 +200,7 @@ class EventConsumer:
         except _Rejected as rejected:
             await self._dead_letter(record, None, rejected.reason, rejected.detail, attempts=0)
             return Outcome.DEAD_LETTERED
-        replayed = any(name == REPLAY_HEADER for name, _ in record.headers or ())
+        replayed = _replay_of(record)
 
         with log_context(
             consumer=self._service,
@@ -268,7 +268,9 @@ class EventConsumer:
             raise _Rejected(DeadLetterReason.SCHEMA, "tenant_id header and payload disagree")
         return envelope, handler, event
 
-    async def _handle(self, envelope: Envelope, handler: Handler, event: Event, replayed: bool) -> Outcome:
+    async def _handle(
+        self, envelope: Envelope, handler: Handler, event: Event, replayed: str | None
+    ) -> Outcome:
         async with (
             asyncio.timeout(self._retry.handler_timeout),
             self._db.unit_of_work(cause=envelope) as uow,
@@ -286,7 +288,7 @@ class EventConsumer:
         detail: str,
         attempts: int,
         event: Event | None = None,
-        replayed: bool = False,
+        replayed: str | None = None,
     ) -> None:
         headers = [(name, value) for name, value in (record.headers or ()) if not name.startswith("dlq_")]
         headers += [
@@ -335,20 +337,32 @@ class EventConsumer:
         log.error("dead-lettered record %s/%d@%d: %s: %s", *_position(record), reason, detail)
 
 
-async def _claim(conn: Connection, envelope: Envelope, outcome: str, replayed: bool) -> bool:
+async def _claim(conn: Connection, envelope: Envelope, outcome: str, replay_of: str | None) -> bool:
     """Record the event id in the inbox; False when it was already there (a redelivery).
-    A dead-lettered event replayed from its DLQ (`trawl dlq replay`) may run again."""
+    A dead-lettered event replayed from its DLQ (`trawl dlq replay`; `replay_of` names the dead
+    letter) may run again — once per replay: the same replay redelivered, after it was
+    dead-lettered again and before its offset was committed, is a redelivery like any other."""
     claimed = await conn.fetchval(
-        """INSERT INTO inbox (event_id, event_type, outcome) VALUES ($1, $2, $3)
-           ON CONFLICT (event_id) DO UPDATE SET outcome = EXCLUDED.outcome, received_at = now()
-            WHERE $4 AND inbox.outcome = 'dead_lettered'
+        """INSERT INTO inbox (event_id, event_type, outcome, replay_of) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (event_id) DO UPDATE
+              SET outcome = EXCLUDED.outcome, received_at = now(), replay_of = EXCLUDED.replay_of
+            WHERE $4::text IS NOT NULL AND inbox.outcome = 'dead_lettered'
+              AND inbox.replay_of IS DISTINCT FROM $4::text
            RETURNING true""",
         envelope.id,
         envelope.type,
         outcome,
-        replayed,
+        replay_of,
     )
     return bool(claimed)
+
+
+def _replay_of(record: Record) -> str | None:
+    """The dead letter a replayed record came from (its REPLAY_HEADER), or None."""
+    return next(
+        (value.decode("utf-8", "replace") for name, value in record.headers or () if name == REPLAY_HEADER),
+        None,
+    )
 
 
 async def prune_inbox(pool: asyncpg.Pool, retention_seconds: float) -> int:

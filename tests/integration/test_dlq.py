@@ -185,3 +185,36 @@ async def test_a_dead_letter_replayed_after_the_fix_is_processed_once(settings: 
 
 def _id(headers: list[tuple[str, bytes]]) -> UUID:
     return UUID(next(value.decode() for name, value in headers if name == "ce_id"))
+
+
+async def test_a_replay_redelivered_after_failing_again_is_dead_lettered_once(settings: Settings) -> None:
+    """A replayed event that fails again is dead-lettered again (once per replay); the same
+    replayed record delivered a second time — as after a crash between dead-lettering it and
+    committing its offset — is a redelivery, not a second dead letter."""
+    topic = topic_for(JobCreated, settings.topic_prefix)
+    tenant = uuid4()
+    poison = _job(tenant, "poison")
+    headers = Envelope.new(
+        source="test", type=JobCreated.type_name(), subject=None, tenant_id=tenant
+    ).to_headers()
+    async with running(settings, attempts=2) as (_, pool):
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka)
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, poison.model_dump_json().encode(), headers=headers)
+            await consume_all(settings, [dlq_topic(topic)], expected=1)
+            (first,) = await dlq.pending(settings)
+            assert len(await dlq.replay(settings)) == 1  # not fixed: it fails again
+            await consume_all(settings, [dlq_topic(topic)], expected=2)
+            await consumed_everything(settings, "dlqtest", [JobCreated])
+            # The same replayed record again, exactly as the replay sent it.
+            await producer.send_and_wait(topic, first.value, key=first.key, headers=first.replay_headers())
+        finally:
+            await producer.stop()
+        await consumed_everything(settings, "dlqtest", [JobCreated])
+        letters = await dlq.pending(settings)
+        assert len(letters) == 1, [(letter.offset, letter.reason) for letter in letters]
+        assert letters[0].offset != first.offset and "this job always fails" in letters[0].error
+        assert await pool.fetchval("SELECT outcome FROM inbox WHERE event_id = $1", _id(headers)) == (
+            "dead_lettered"
+        )

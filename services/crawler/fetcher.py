@@ -68,12 +68,30 @@ class _Hop:
     redirects: list[str] = field(default_factory=list)
 
 
+Lookup = Callable[[str, int], Awaitable[list[IPAddress]]]
+_LOOPBACK = ipaddress.ip_address("127.0.0.1")
+
+
+async def system_lookup(host: str, port: int) -> list[IPAddress]:
+    """The host's addresses from the system resolver, in its order, once each."""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+        )
+    except socket.gaierror as exc:
+        raise OSError(f"cannot resolve {host!r}: {exc}") from exc
+    return list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
+
+
 class AddressGuard:
     """Resolves a host and returns its addresses only if every one of them is allowed, so a
-    DNS answer mixing public and private addresses cannot be used to reach the private one."""
+    DNS answer mixing public and private addresses cannot be used to reach the private one.
+    The connection is then made to an address returned here, never to the name: a name that
+    answers differently the next time (DNS rebinding) cannot swap in an unchecked address."""
 
-    def __init__(self, policy: AddressPolicy) -> None:
+    def __init__(self, policy: AddressPolicy, lookup: Lookup = system_lookup) -> None:
         self.policy = policy
+        self._lookup = lookup
 
     def check_literal(self, host: str) -> None:
         address = literal_address(host)
@@ -81,17 +99,14 @@ class AddressGuard:
             raise SsrfRefused(host, address, reason)
 
     async def resolve(self, host: str, port: int) -> list[IPAddress]:
-        literal = literal_address(host)
+        name = host.lower().removesuffix(".")  # "localhost." is "localhost"
+        literal = literal_address(name)
         if literal is not None:
             candidates: list[IPAddress] = [literal]
+        elif name == "localhost" or name.endswith(".localhost"):
+            candidates = [_LOOPBACK]  # RFC 6761: loopback, whatever a resolver says
         else:
-            try:
-                infos = await asyncio.get_running_loop().getaddrinfo(
-                    host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-                )
-            except socket.gaierror as exc:
-                raise OSError(f"cannot resolve {host!r}: {exc}") from exc
-            candidates = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
+            candidates = await self._lookup(name, port)
         for address in candidates:
             reason = self.policy.refusal(address)
             if reason is not None:
@@ -157,8 +172,9 @@ class Fetcher:
         *,
         max_connections: int = 100,
         ssl_context: ssl.SSLContext | None = None,
+        lookup: Lookup = system_lookup,
     ) -> None:
-        self._guard = AddressGuard(policy)
+        self._guard = AddressGuard(policy, lookup)
         self._ssl = ssl_context or httpx.create_ssl_context()
         self._plain = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(

@@ -8,7 +8,8 @@ over the real Kafka, Postgres and S3 (durable frontier, raw bytes to S3, PageFet
 the outbox), timed from publishing JobCreated to the run's completion; and Scrapy
 (bench/scrapy_reference.py, in its own process: Twisted wants its own reactor) with the same
 concurrency, robots.txt obeyed, no delay, items to a JSON-lines feed. Prints pages/s for both,
-the ratio Trawl/Scrapy and each side's peak RSS. Uses the local stack (started if needed) or
+the ratio Trawl/Scrapy, each side's peak RSS, and the crawler's outbox relay lag (the oldest
+event not yet in Kafka, sampled every 0.25 s: at most how old it got). Uses the local stack (started if needed) or
 the TRAWL_* servers, and removes its schemas and topics afterwards.
 """
 
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from uuid import uuid4
 
+import asyncpg
 import psutil
 
 from services.crawler.app import SPEC
@@ -84,6 +86,31 @@ class PeakRss:
             self.peak = max(self.peak, self._process.memory_info().rss)
 
 
+class OutboxLag:
+    """The age of the oldest event not yet relayed to Kafka, sampled while a crawl runs."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self.worst = 0.0
+
+    @contextlib.asynccontextmanager
+    async def sampling(self, interval: float = 0.25) -> AsyncIterator[None]:
+        async def sample() -> None:
+            while True:
+                age = await self._pool.fetchval(
+                    "SELECT extract(epoch FROM now() - min(created_at))"
+                    " FROM outbox WHERE published_at IS NULL"
+                )
+                self.worst = max(self.worst, float(age or 0))
+                await asyncio.sleep(interval)
+
+        task = asyncio.create_task(sample())
+        try:
+            yield
+        finally:
+            task.cancel()
+
+
 @dataclass(frozen=True)
 class Result:
     pages: int
@@ -91,6 +118,7 @@ class Result:
     peak_rss: int
     cpu: float  # the crawler process's CPU seconds
     stack_cpu: float  # Kafka + Postgres + S3 CPU seconds meanwhile
+    outbox_lag: float | None = None  # the oldest unrelayed event's greatest age, seconds
 
     @property
     def rate(self) -> float:
@@ -102,6 +130,7 @@ class Result:
             f"{name}: {self.pages:,} pages in {self.seconds:.1f}s = {self.rate:,.0f} pages/s, "
             f"peak RSS {self.peak_rss / 2**20:,.0f} MiB, CPU/page {self.cpu * per_page:.2f} ms in-process "
             f"+ {self.stack_cpu * per_page:.2f} ms in Kafka/Postgres/S3"
+            + ("" if self.outbox_lag is None else f", outbox relay lag at most {self.outbox_lag:.2f}s")
         )
 
 
@@ -127,14 +156,16 @@ async def crawl_with_trawl(base: Settings, url: str, pages: int, concurrency: in
             }
             stack, me = StackCpu(settings), psutil.Process()
             stack_before, cpu_before = stack.total(), cpu_seconds(me)
+            lag = OutboxLag(runtime.pool)
             started = time.perf_counter()
-            crawl = await start_crawl(settings, config)
-            run = await wait_finished(runtime.pool, crawl, within=3600)
+            async with lag.sampling():
+                crawl = await start_crawl(settings, config)
+                run = await wait_finished(runtime.pool, crawl, within=3600)
             seconds = time.perf_counter() - started
             cpu, stack_cpu = cpu_seconds(me) - cpu_before, stack.total() - stack_before
     finally:
         await drop_isolated(settings)
-    return Result(int(run["pages_crawled"]), seconds, memory.peak, cpu, stack_cpu)
+    return Result(int(run["pages_crawled"]), seconds, memory.peak, cpu, stack_cpu, lag.worst)
 
 
 async def crawl_with_scrapy(settings: Settings, url: str, concurrency: int, workdir: Path) -> Result:

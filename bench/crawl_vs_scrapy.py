@@ -9,8 +9,8 @@ the outbox), timed from publishing JobCreated to the run's completion; and Scrap
 (bench/scrapy_reference.py, in its own process: Twisted wants its own reactor) with the same
 concurrency, robots.txt obeyed, no delay, items to a JSON-lines feed. Prints pages/s for both,
 the ratio Trawl/Scrapy, each side's peak RSS, and the crawler's outbox relay lag (the oldest
-event not yet in Kafka, sampled every 0.25 s: at most how old it got). Uses the local stack (started if needed) or
-the TRAWL_* servers, and removes its schemas and topics afterwards.
+event not yet in Kafka, sampled every 0.25 s: at most how old it got). Uses the local stack
+(started if needed) or the TRAWL_* servers, and removes its schemas and topics afterwards.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ their facts, a validation job, and the images listed by verdict, label and reaso
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 
@@ -23,8 +25,9 @@ pytestmark = pytest.mark.integration
 
 
 async def test_an_image_keyword_job_ends_with_the_expected_valid_and_invalid_images(
-    settings: Settings,
+    settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO)
     async with ImageSite() as site, FakeSearxng(site.search_index()) as searxng:
         settings = demo_settings(settings).model_copy(update={"searxng_url": searxng.base_url})
         others = [
@@ -121,3 +124,7 @@ async def test_an_image_keyword_job_ends_with_the_expected_valid_and_invalid_ima
     done = next(entry for entry in activity if entry["kind"] == "validation.completed")
     assert done["detail"]["invalid"] == len(STORED) - len(VALID)
     assert deleted.status_code == 204
+    # No secret in any log line of the whole run: the API key, S3's secret, the internal token.
+    logged = "\n".join(caplog.text.splitlines() + [record.getMessage() for record in caplog.records])
+    secrets = [made.key.plaintext, settings.s3_secret_key, wired.internal_token]
+    assert logged and not [secret for secret in secrets if secret and secret in logged]

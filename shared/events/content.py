@@ -69,7 +69,9 @@ class ChunkIndexed(Event):
     indexed_at: datetime
     url_hash: str | None = Field(default=None, description="the PageFetched's url_hash, for crawled pages")
     skipped: str | None = Field(
-        default=None, description="why nothing was indexed: 'unchanged', 'no_text', 'not_text'"
+        default=None,
+        description="why nothing was indexed: 'unchanged', 'no_text', 'not_text', or 'repeated' (the"
+        " same page published again in its run: indexed once, answered each time)",
     )
     items_found: int = Field(
         default=0, ge=0, description="products and records the document yielded, each one ItemExtracted"

@@ -43,8 +43,19 @@ async def take_in(uow: UnitOfWork, pipeline: Pipeline, objects: ObjectStore, sou
         log.info("run %s was deleted; page not indexed", source.run_id)
         return
     if await store.document_exists(conn, tenant_id=source.tenant_id, document_id=source.document_id):
-        # The same page again in the same run: its first delivery owes the outcome.
-        log.info("document %s already taken in", source.document_id)
+        # The same page published again in the same run (another event, not a redelivery of the
+        # first: the inbox drops those). Each publication is counted by ingest, so each gets an
+        # answer; the page is not indexed twice.
+        log.info("document %s already taken in; answered as repeated", source.document_id)
+        await uow.outbox.publish(
+            chunk_indexed(
+                source,
+                chunk_count=0,
+                embedding_model=pipeline.embedder.model_name,
+                indexed_at=datetime.now(UTC),
+                skipped="repeated",
+            )
+        )
         return
     document = store.NewDocument(
         id=source.document_id,

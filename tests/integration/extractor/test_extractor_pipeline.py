@@ -130,6 +130,29 @@ async def test_the_same_page_delivered_three_times_is_indexed_once(extractor: Ex
     assert await extractor.pipeline.vectors.count(VectorFilter(tenant)) == chunks
 
 
+async def test_the_same_page_published_twice_in_a_run_is_answered_twice_and_indexed_once(
+    extractor: Extractor,
+) -> None:
+    """Two publications (two event ids) of one page: ingest counts both, so both are answered."""
+    tenant = uuid4()
+    page = await extractor.page(
+        (PAGES / "article.html").read_bytes(),
+        tenant_id=tenant,
+        run_id=uuid4(),
+        job_id=uuid4(),
+        url="https://twice.example/",
+    )
+    await extractor.publish([page])
+    await extractor.outcomes(expected=1)
+    await extractor.publish([page])  # a new envelope: another event id
+    indexed, failed = await extractor.outcomes(expected=2)
+    assert not failed
+    assert sorted(event.skipped or "" for event in indexed) == ["", "repeated"]
+    chunks = await extractor.pool.fetchval("SELECT count(*) FROM chunks WHERE tenant_id = $1", tenant)
+    assert [event.chunk_count for event in indexed if not event.skipped] == [chunks]
+    assert await extractor.pipeline.vectors.count(VectorFilter(tenant)) == chunks
+
+
 async def test_search_never_crosses_tenants_in_any_mode(extractor: Extractor) -> None:
     tenant_a, tenant_b = uuid4(), uuid4()
     body = (PAGES / "article.html").read_bytes()

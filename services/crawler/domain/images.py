@@ -4,7 +4,7 @@
 enough for a job's limits. `analyse_image` then decodes the whole image once, as a dataset
 needs it: a truncated or corrupt file is caught there (and kept, so that a validation job can
 say so), and the decoded pixels give the perceptual hash (ImageHash's pHash, of the image
-turned upright by its EXIF orientation), how uniform the image is (the standard deviation of
+turned upright by its EXIF orientation, taken from its thumbnail), how uniform the image is (the standard deviation of
 its grey levels: a blank image has none) and a small JPEG thumbnail. Pillow tries only the
 formats found on the web, and refuses headers announcing more pixels than `MAX_IMAGE_PIXELS`
 twice over as decompression bombs.
@@ -120,8 +120,10 @@ def analyse_image(data: bytes) -> ImageFacts:
         truncated = "truncated" in str(exc).lower() or "broken data stream" in str(exc).lower()
         return ImageFacts(info, decode_error="truncated" if truncated else "corrupt")
     rgb = upright.convert("RGB")
-    phash = int(str(imagehash.phash(rgb)), 16)
+    # The hash is of the thumbnail: pHash looks at 32x32 grey levels, which a 256 px image gives
+    # as well as the full one, for a quarter of the resizing.
     rgb.thumbnail(THUMBNAIL_SIZE)
+    phash = int(str(imagehash.phash(rgb)), 16)
     thumbnail = io.BytesIO()
     rgb.save(thumbnail, format="JPEG", quality=80)
     return ImageFacts(

@@ -2,8 +2,9 @@
 
     python -m bench.api_load [--clients 200] [--seconds 60]
 
-Starts the five services as one separate process (`trawl run-all`, isolated topics and
-schemas, the default rate limit of 20 requests/s and bursts of 100 per key), gives them a
+Starts ingest, the extractor and the crawler as separate processes, as deployed (`python -m
+services.<name>`, isolated topics and schemas, the default rate limit of 20 requests/s and
+bursts of 100 per key), gives them a
 tenant, one API key per client and a run of the demo site's pages uploaded and indexed, then
 runs `--clients` asyncio clients for `--seconds`, each in a loop: 60 % `GET /v1/runs/{id}`,
 30 % `POST /v1/search` (hybrid), 10 % `POST /v1/jobs`. Prints requests/s, latency p50 / p95 /
@@ -73,8 +74,13 @@ async def prepare(api: str, admin_key: str, clients: int) -> tuple[list[str], st
     """One key per client, and a completed run of the demo site's pages to read and search."""
     async with httpx.AsyncClient(base_url=api, headers={"Authorization": f"Bearer {admin_key}"}) as admin:
         keys = []
-        for n in range(clients):
-            made = await admin.post("/v1/keys", json={"name": f"load-{n}", "scopes": ["read", "write"]})
+        while len(keys) < clients:  # at the admin key's own rate
+            made = await admin.post(
+                "/v1/keys", json={"name": f"load-{len(keys)}", "scopes": ["read", "write"]}
+            )
+            if made.status_code == 429:
+                await asyncio.sleep(float(made.headers.get("retry-after", "1")))
+                continue
             made.raise_for_status()
             keys.append(made.json()["key"])
         pages = sorted(DEMO_SITE.rglob("*.html"))[:20]
@@ -139,9 +145,12 @@ async def main(args: argparse.Namespace, settings: Settings) -> int:
         "TRAWL_LOG_LEVEL": "WARNING",
         "TRAWL_QDRANT_PATH": ":memory:",
     }
-    services = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "trawl", "run-all", env=env, cwd=Path(__file__).parents[1]
-    )
+    services = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", f"services.{name}", env=env, cwd=Path(__file__).parents[1]
+        )
+        for name in ("ingest", "extractor", "crawler")
+    ]
     api = f"http://127.0.0.1:{base_port}"
     try:
         await wait_ready(f"{api}/readyz")
@@ -151,8 +160,9 @@ async def main(args: argparse.Namespace, settings: Settings) -> int:
         deadline = time.monotonic() + args.seconds
         await asyncio.gather(*(client_loop(api, key, run_id, deadline, results) for key in keys))
     finally:
-        services.terminate()
-        await services.wait()
+        for process in services:
+            process.terminate()
+            await process.wait()
         await drop_isolated(isolated)
     total = sum(len(done) for done in results.values())
     print(f"{args.clients} clients, {args.seconds} s, one key each (20 req/s, bursts of 100 per key)")

@@ -1,15 +1,16 @@
 """The public API under load: many concurrent clients reading runs, searching and creating jobs.
 
-    python -m bench.api_load [--clients 200] [--seconds 60]
+    python -m bench.api_load [--clients 200] [--seconds 60] [--mix run=0.6,search=0.3,create_job=0.1]
 
 Starts ingest, the extractor and the crawler as separate processes, as deployed (`python -m
 services.<name>`, isolated topics and schemas, the default rate limit of 20 requests/s and
 bursts of 100 per key), gives them a
 tenant, one API key per client and a run of the demo site's pages uploaded and indexed, then
-runs `--clients` asyncio clients for `--seconds`, each in a loop: 60 % `GET /v1/runs/{id}`,
-30 % `POST /v1/search` (hybrid), 10 % `POST /v1/jobs`. Prints requests/s, latency p50 / p95 /
-p99 per kind and every status seen; anything but 2xx and 429 is an error, and exits 1 when
-there is one. Client and server share the machine.
+runs `--clients` asyncio clients for `--seconds`, each in a loop: by default 60 %
+`GET /v1/runs/{id}`, 30 % `POST /v1/search` (hybrid), 10 % `POST /v1/jobs`. Prints requests/s,
+latency p50 / p95 / p99 per kind, every status seen and the CPU each service process used;
+anything but 2xx and 429 is an error, and exits 1 when there is one. Client and server share
+the machine.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import httpx
+import psutil
 
 from shared.config import Settings
 from shared.logging import configure_logging
@@ -37,6 +39,14 @@ from trawl.demo import DEMO_SITE
 
 QUERIES = ("lighthouse keeper lamp", "harbour tide tables", "waterproof deck lantern", "rope and knots")
 WEIGHTS = {"run": 0.6, "search": 0.3, "create_job": 0.1}
+
+
+def mix(text: str) -> dict[str, float]:
+    weights = {name: float(share) for name, share in (part.split("=") for part in text.split(","))}
+    unknown = set(weights) - set(WEIGHTS)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown kinds {sorted(unknown)}; known: {sorted(WEIGHTS)}")
+    return weights
 
 
 def free_port_block(size: int = 5) -> int:
@@ -96,15 +106,20 @@ async def prepare(api: str, admin_key: str, clients: int) -> tuple[list[str], st
 
 
 async def client_loop(
-    api: str, key: str, run_id: str, deadline: float, results: dict[str, list[tuple[int, float]]]
+    api: str,
+    key: str,
+    run_id: str,
+    deadline: float,
+    weights: dict[str, float],
+    results: dict[str, list[tuple[int, float]]],
 ) -> None:
     rng = random.Random(key)
-    kinds, weights = list(WEIGHTS), list(WEIGHTS.values())
+    kinds, shares = list(weights), list(weights.values())
     async with httpx.AsyncClient(
         base_url=api, headers={"Authorization": f"Bearer {key}"}, timeout=60
     ) as http:
         while time.monotonic() < deadline:
-            kind = rng.choices(kinds, weights)[0]
+            kind = rng.choices(kinds, shares)[0]
             started = time.perf_counter()
             try:
                 if kind == "run":
@@ -145,20 +160,27 @@ async def main(args: argparse.Namespace, settings: Settings) -> int:
         "TRAWL_LOG_LEVEL": "WARNING",
         "TRAWL_QDRANT_PATH": ":memory:",
     }
+    names = ("ingest", "extractor", "crawler")
     services = [
         await asyncio.create_subprocess_exec(
             sys.executable, "-m", f"services.{name}", env=env, cwd=Path(__file__).parents[1]
         )
-        for name in ("ingest", "extractor", "crawler")
+        for name in names
     ]
+    processes = [psutil.Process(process.pid) for process in services]
     api = f"http://127.0.0.1:{base_port}"
     try:
         await wait_ready(f"{api}/readyz")
         made = await bootstrap_tenant(isolated, f"load-{tag}", "load@localhost")
         keys, run_id = await prepare(api, made.key.plaintext, args.clients)
         results: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        cpu_before = [sum(process.cpu_times()[:2]) for process in processes]
         deadline = time.monotonic() + args.seconds
-        await asyncio.gather(*(client_loop(api, key, run_id, deadline, results) for key in keys))
+        await asyncio.gather(*(client_loop(api, key, run_id, deadline, args.mix, results) for key in keys))
+        cpu = [
+            sum(process.cpu_times()[:2]) - before
+            for process, before in zip(processes, cpu_before, strict=True)
+        ]
     finally:
         for process in services:
             process.terminate()
@@ -179,6 +201,8 @@ async def main(args: argparse.Namespace, settings: Settings) -> int:
             f"{kind:<11} {len(done):>8,} {percentile(seconds, 0.5):>8.0f} {percentile(seconds, 0.95):>8.0f} "
             f"{percentile(seconds, 0.99):>8.0f}  {dict(sorted(statuses.items()))}"
         )
+    busy = ", ".join(f"{name} {seconds / args.seconds:.0%}" for name, seconds in zip(names, cpu, strict=True))
+    print(f"CPU of each service process meanwhile (100 % = one core): {busy}")
     print(f"errors (not 2xx, not 429): {errors}")
     return 1 if errors else 0
 
@@ -189,6 +213,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--mix", type=mix, default=WEIGHTS, help="kind=share,... of run, search, create_job")
     settings = Settings(log_level="WARNING")
     configure_logging("bench", settings.log_level, settings.log_json)
     if any(component.state == "stopped" for component in localstack.status(settings)):

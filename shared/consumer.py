@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
+from uuid import UUID, uuid5
 
 import asyncpg
 from pydantic import ValidationError
@@ -37,6 +38,8 @@ from shared.resources import Resources
 from shared.topics import dlq_topic
 from shared.uow import Database, UnitOfWork
 
+# The namespace of the inbox ids of records refused before their handler (by position).
+_POSITIONS = UUID("daf3ea0f-1a42-41ba-9dbd-5c59e0cbe801")
 log = logging.getLogger(__name__)
 
 
@@ -179,7 +182,7 @@ class EventConsumer:
                     event_type=envelope.type,
                     run_id=envelope.subject,
                 ):
-                    if await _claim(uow.conn, envelope, "handled", replayed):
+                    if await _claim(uow.conn, envelope.id, envelope.type, "handled", replayed):
                         await handler(
                             HandlerContext(uow.caused_by(envelope), envelope, self._resources), event
                         )
@@ -275,7 +278,7 @@ class EventConsumer:
             asyncio.timeout(self._retry.handler_timeout),
             self._db.unit_of_work(cause=envelope) as uow,
         ):
-            if not await _claim(uow.conn, envelope, "handled", replayed):
+            if not await _claim(uow.conn, envelope.id, envelope.type, "handled", replayed):
                 return Outcome.DUPLICATE
             await handler(HandlerContext(uow, envelope, self._resources), event)
         return Outcome.OK
@@ -313,8 +316,13 @@ class EventConsumer:
             size = f"{len(record.value or b''):,} bytes, too large to copy"
             omitted = [*headers, ("dlq_payload_omitted", size.encode())]
             copy = OutboxMessage(target, record.key, omitted, b"", event_id, event_type)
+        # A record refused before its handler is claimed by its position (its headers may not
+        # even name it, or name another event): redelivered, it is not dead-lettered again.
+        claim_id, claim_type = (
+            (envelope.id, envelope.type) if envelope else (_position_id(record), "rejected")
+        )
         async with self._db.unit_of_work(cause=envelope) as uow:
-            if envelope is not None and not await _claim(uow.conn, envelope, "dead_lettered", replayed):
+            if not await _claim(uow.conn, claim_id, claim_type, "dead_lettered", replayed):
                 return
             await uow.outbox.add(copy)
             if event is not None and envelope is not None:
@@ -337,7 +345,9 @@ class EventConsumer:
         log.error("dead-lettered record %s/%d@%d: %s: %s", *_position(record), reason, detail)
 
 
-async def _claim(conn: Connection, envelope: Envelope, outcome: str, replay_of: str | None) -> bool:
+async def _claim(
+    conn: Connection, event_id: UUID, event_type: str, outcome: str, replay_of: str | None
+) -> bool:
     """Record the event id in the inbox; False when it was already there (a redelivery).
     A dead-lettered event replayed from its DLQ (`trawl dlq replay`; `replay_of` names the dead
     letter) may run again — once per replay: the same replay redelivered, after it was
@@ -349,8 +359,8 @@ async def _claim(conn: Connection, envelope: Envelope, outcome: str, replay_of: 
             WHERE $4::text IS NOT NULL AND inbox.outcome = 'dead_lettered'
               AND inbox.replay_of IS DISTINCT FROM $4::text
            RETURNING true""",
-        envelope.id,
-        envelope.type,
+        event_id,
+        event_type,
         outcome,
         replay_of,
     )
@@ -376,6 +386,10 @@ async def prune_inbox(pool: asyncpg.Pool, retention_seconds: float) -> int:
 
 def _position(record: Record) -> tuple[str, int, int]:
     return record.topic, record.partition, record.offset
+
+
+def _position_id(record: Record) -> UUID:
+    return uuid5(_POSITIONS, "{}/{}@{}".format(*_position(record)))
 
 
 def _validation_summary(exc: ValidationError) -> str:

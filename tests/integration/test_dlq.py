@@ -12,13 +12,14 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared import dlq, service
 from shared.config import Settings
 from shared.consumer import HandlerContext
 from shared.envelope import Envelope
 from shared.events import JobConfig, JobCreated, TaskFailed
+from shared.kafka import consumer_group
 from shared.service import ServiceRuntime, ServiceSpec
 from shared.topics import dlq_topic, topic_for
 from tests.support import consume_all, consumed_everything, header, wait_until
@@ -214,7 +215,44 @@ async def test_a_replay_redelivered_after_failing_again_is_dead_lettered_once(se
         await consumed_everything(settings, "dlqtest", [JobCreated])
         letters = await dlq.pending(settings)
         assert len(letters) == 1, [(letter.offset, letter.reason) for letter in letters]
-        assert letters[0].offset != first.offset and "this job always fails" in letters[0].error
+        assert (letters[0].partition, letters[0].offset) != (first.partition, first.offset)
+        assert "this job always fails" in letters[0].error
         assert await pool.fetchval("SELECT outcome FROM inbox WHERE event_id = $1", _id(headers)) == (
             "dead_lettered"
         )
+
+
+async def test_a_refused_record_delivered_again_is_dead_lettered_once(settings: Settings) -> None:
+    """A record refused before its handler (not JSON) whose offset was not committed — a crash
+    right after dead-lettering it — comes again from the same position: one dead letter."""
+    topic = topic_for(JobCreated, settings.topic_prefix)
+    headers = Envelope.new(
+        source="test", type=JobCreated.type_name(), subject=None, tenant_id=uuid4()
+    ).to_headers()
+    marker = f"{{not json {uuid4()}".encode()
+    async with running(settings) as _:
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka)
+        await producer.start()
+        try:
+            sent = await producer.send_and_wait(topic, marker, headers=headers)
+        finally:
+            await producer.stop()
+        await consumed_everything(settings, "dlqtest", [JobCreated])
+    # Rewind the stopped service's group to the refused record, as if its commit never happened.
+    rewind = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka,
+        group_id=consumer_group(settings, "dlqtest"),
+        enable_auto_commit=False,
+    )
+    await rewind.start()
+    try:
+        rewind.assign([TopicPartition(topic, sent.partition)])
+        await rewind.commit({TopicPartition(topic, sent.partition): sent.offset})
+    finally:
+        await rewind.stop()
+    async with running(settings) as _:
+        await consumed_everything(settings, "dlqtest", [JobCreated])
+    letters = [letter for letter in await dlq.pending(settings) if letter.value == marker]
+    assert [(letter.reason, letter.header("dlq_source_offset")) for letter in letters] == [
+        ("undecodable", str(sent.offset))
+    ]

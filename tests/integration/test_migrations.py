@@ -60,7 +60,7 @@ async def test_a_failing_migration_leaves_nothing_half_applied(settings: Setting
             row["tablename"]
             for row in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
         }
-        assert tables == {"schema_migrations", "outbox", "inbox", "run_configs", "good"}
+        assert tables == {"schema_migrations", "outbox", "inbox", "run_configs", "run_fates", "good"}
     finally:
         await conn.close()
 

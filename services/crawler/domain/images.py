@@ -4,10 +4,10 @@
 enough for a job's limits. `analyse_image` then decodes the whole image once, as a dataset
 needs it: a truncated or corrupt file is caught there (and kept, so that a validation job can
 say so), and the decoded pixels give the perceptual hash (ImageHash's pHash, of the image
-turned upright by its EXIF orientation, taken from its thumbnail), how uniform the image is (the standard deviation of
-its grey levels: a blank image has none) and a small JPEG thumbnail. Pillow tries only the
-formats found on the web, and refuses headers announcing more pixels than `MAX_IMAGE_PIXELS`
-twice over as decompression bombs.
+turned upright by its EXIF orientation, taken from its thumbnail), how uniform the image is
+(the standard deviation of its grey levels: a blank image has none) and a small JPEG
+thumbnail. Pillow tries only the formats found on the web, and refuses headers announcing
+more pixels than `MAX_IMAGE_PIXELS` twice over as decompression bombs.
 """
 
 from __future__ import annotations

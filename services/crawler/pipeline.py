@@ -15,7 +15,7 @@ import gzip
 import hashlib
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from services.crawler import store
@@ -34,7 +34,7 @@ from services.crawler.domain.outcomes import Outcome, Treatment, treatment
 from services.crawler.domain.records import LeasedUrl
 from services.crawler.domain.run_view import RunView
 from services.crawler.domain.sitemaps import SitemapError, parse_sitemap
-from shared.s3 import ObjectStore, content_key, tenant_key
+from shared.s3 import ObjectNotFoundError, ObjectStore, content_key, tenant_key
 from shared.uow import Database
 
 
@@ -59,6 +59,8 @@ class Pipeline:
             item, fetched, max_retries=view.config.limits.max_retries, now=datetime.now(UTC), rng=self._rng
         )
         if settled is not None:
+            if settled.page is not None and settled.page.unchanged and item.kind == "page":
+                return await self._links_of_stored_copy(settled, view, fetched, robots_sitemaps)
             return settled
         kind = content_kind(fetched.content_type, fetched.body)
         match treatment(item.kind, kind):
@@ -81,15 +83,33 @@ class Pipeline:
     ) -> Outcome:
         # Hashing, compressing and parsing are CPU work: one trip to a worker thread for all three.
         analysed = await asyncio.to_thread(_analyse, item, view, fetched, kind, robots_sitemaps)
-        if (same := outcomes.same_as_before(item, fetched, analysed.content_hash)) is not None:
+        found = analysed.findings
+        same = outcomes.same_as_before(item, fetched, analysed.content_hash, found.discovered)
+        if same is not None:
             return same
         if item.page_number is not None and await self._seen_in_run(item, analysed.content_hash):
             return outcomes.repeated_page(item, fetched)
         key = await self._put(item, fetched, analysed.content_hash, analysed.stored_body, analysed.gzipped)
-        found = analysed.findings
         return outcomes.stored_page(
             item, fetched, analysed.content_hash, key, found.discovered, found.canonical
         )
+
+    async def _links_of_stored_copy(
+        self, settled: Outcome, view: RunView, fetched: Fetched, robots_sitemaps: Sequence[str]
+    ) -> Outcome:
+        """A page not modified (304) since the previous run: its links are those of the copy
+        that run stored, so the pages below it are crawled again too."""
+        page = settled.page
+        assert page is not None
+        if content_kind(page.content_type, b"") is not ContentKind.HTML:
+            return settled
+        try:
+            body = await self._objects.get(page.s3_key)
+        except ObjectNotFoundError:
+            return settled  # the copy is gone: the extractor reports the page, nothing to follow
+        stored = replace(fetched, body=body, headers={**fetched.headers, "content-type": page.content_type})
+        found = await asyncio.to_thread(page_discoveries, settled.item, view, stored, robots_sitemaps)
+        return replace(settled, discovered=found.discovered)
 
     async def _sitemap(self, item: LeasedUrl, view: RunView, fetched: Fetched) -> Outcome:
         try:

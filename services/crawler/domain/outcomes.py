@@ -142,18 +142,23 @@ def not_stored(item: LeasedUrl, fetched: Fetched, body_kind: ContentKind) -> Out
     return Outcome(item, "skipped", fetched.status, reason=reason, bytes=len(fetched.body))
 
 
-def same_as_before(item: LeasedUrl, fetched: Fetched, content_hash: str) -> Outcome | None:
+def same_as_before(
+    item: LeasedUrl, fetched: Fetched, content_hash: str, discovered: Sequence[NewUrl] = ()
+) -> Outcome | None:
     """Unchanged when the job's previous fetch stored these very bytes; None otherwise."""
     if item.previous_content_hash != content_hash or not item.previous_s3_key:
         return None
-    return unchanged(item, fetched, content_hash, item.previous_s3_key)
+    return unchanged(item, fetched, content_hash, item.previous_s3_key, discovered)
 
 
-def unchanged(item: LeasedUrl, fetched: Fetched, content_hash: str, key: str) -> Outcome:
-    """A page as the job's previous run stored it: published again, pointing at that copy."""
+def unchanged(
+    item: LeasedUrl, fetched: Fetched, content_hash: str, key: str, discovered: Sequence[NewUrl] = ()
+) -> Outcome:
+    """A page as the job's previous run stored it: published again, pointing at that copy, and
+    its links followed as they were (this run's pages are those the links lead to)."""
     content_type = fetched.content_type or item.previous_content_type or ""
     page = replace(_page_row(item, fetched, content_hash, key, unchanged=True), content_type=content_type)
-    return Outcome(item, "fetched", fetched.status, reason="unchanged", page=page)
+    return Outcome(item, "fetched", fetched.status, reason="unchanged", page=page, discovered=discovered)
 
 
 def repeated_page(item: LeasedUrl, fetched: Fetched) -> Outcome:

@@ -84,6 +84,31 @@ async def test_a_recrawl_asks_for_changes_and_records_unchanged_pages(
     assert "if-modified-since" in cached[1].headers
 
 
+async def test_a_recrawl_follows_the_links_of_unchanged_pages(
+    crawler: tuple[Settings, asyncpg.Pool], site: FixtureSite
+) -> None:
+    """A page unchanged since the job's previous run (a 304, or the same bytes) still leads to
+    the pages it links to: the second run reaches every URL the first one did."""
+    settings, pool = crawler
+    config = {
+        "seeds": [site.url("/cached"), site.url("/about")],
+        "limits": {"max_depth": 1},
+        "options": NO_SITEMAPS,
+    }
+    first = await start_crawl(settings, config)
+    await wait_finished(pool, first)
+    second = await start_crawl(settings, config, job_id=first.job_id, tenant_id=first.tenant_id)
+    await wait_finished(pool, second)
+
+    async def reached(crawl: Crawl) -> set[str]:
+        rows = await pool.fetch("SELECT url FROM frontier WHERE run_id = $1", crawl.run_id)
+        return {row["url"].removeprefix(site.base_url) for row in rows}
+
+    assert {"/cached", "/about", "/"} <= await reached(first)
+    assert await reached(second) == await reached(first)
+    assert [record.status for record in site.requests_for("/cached")] == [200, 304]
+
+
 async def test_cancelling_stops_new_fetches(
     settings: Settings, crawler: tuple[Settings, asyncpg.Pool]
 ) -> None:

@@ -4,6 +4,7 @@ deploy/image/build.sh (`make image`, run by CI before `make test`)."""
 from __future__ import annotations
 
 import re
+import tomllib
 
 from tests.deploy.conftest import DEPLOY
 
@@ -45,3 +46,23 @@ def test_every_locked_dependency_is_pinned() -> None:
     assert lines and all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[A-Za-z0-9_.+\-]+", line) for line in lines), (
         lines
     )
+
+
+def test_every_dependency_of_the_project_is_in_the_lock() -> None:
+    """The image installs the lock with --no-deps, then `pip check`s: a dependency added to
+    pyproject.toml but not locked (deploy/image/lock.sh) fails the image build."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    locked = {
+        _normalised(line.split("==")[0])
+        for line in (DEPLOY / "image" / "requirements.lock").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    wanted = {
+        _normalised(re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0])
+        for requirement in project["dependencies"]
+    }
+    assert not wanted - locked, f"not in deploy/image/requirements.lock: {sorted(wanted - locked)}"
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 INTERNAL_SEARCH_PATH = "/internal/v1/search"
 
@@ -39,6 +39,22 @@ class SearchQuery(BaseModel):
         description="one hit per URL: its best chunk of the URL's latest version (the run's, with "
         "run_id), so a site crawled twice is not found twice; false: every matching chunk",
     )
+    tags: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="name:value tags the hit's document must all have, matched without regard to case"
+        " (GET /v1/documents/{id} lists a document's tags): language:de, schema_type:Product,"
+        " brand:acme, site_name:..., author:..., keyword:...",
+    )
+
+    @field_validator("tags")
+    @classmethod
+    def _name_and_value(cls, tags: list[str]) -> list[str]:
+        for tag in tags:
+            name, colon, value = tag.partition(":")
+            if not colon or not name.strip() or not value.strip() or len(tag) > 300:
+                raise ValueError(f"tag {tag[:300]!r}: expected name:value (at most 300 characters)")
+        return tags
 
 
 class SearchRequest(SearchQuery):

@@ -171,11 +171,17 @@ def search(
     every_chunk: Annotated[
         bool, typer.Option(help="every matching chunk, of every version of a page (default: one hit per URL)")
     ] = False,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="only documents with this name:value tag (repeatable: all of them), e.g. language:de"
+        ),
+    ] = None,
 ) -> None:
     """Search what this tenant has indexed; prints ranked hits, one per URL (its latest version)."""
     result = call_api(
         lambda client: client.search(
-            query, mode=mode.value, run_id=run, limit=limit, distinct_urls=not every_chunk
+            query, mode=mode.value, run_id=run, limit=limit, distinct_urls=not every_chunk, tags=tag
         )
     )
     print_hits(result)

@@ -130,10 +130,13 @@ class TrawlClient:
         run_id: str | None = None,
         limit: int = 5,
         distinct_urls: bool = True,
+        tags: list[str] | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"query": query, "mode": mode, "limit": limit, "distinct_urls": distinct_urls}
         if run_id:
             body["run_id"] = run_id
+        if tags:
+            body["tags"] = tags
         result: dict[str, Any] = await self._call("POST", "/v1/search", json=body)
         return result
 

@@ -1,6 +1,8 @@
 """The main job (`trawl demo`, the README's first command): all five services in this process,
 the bundled demo website served on 127.0.0.1, a tenant and key, a crawl of the site through the
-public API with a progress bar, then the counts and the top hits of two searches."""
+public API with a progress bar, then the counts, the top hits of two searches and the products
+found; then a second run of the same job, which finds the same products (observed again, none
+new)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from rich.console import Console
 from starlette.routing import Mount
@@ -20,6 +23,7 @@ from shared.service import ServiceRuntime, running
 from trawl.api_commands import bootstrap_tenant, print_hits
 from trawl.client import ApiError, TrawlClient, default_api_url
 from trawl.crawling import follow, job_body, print_summary
+from trawl.items import print_products
 from trawl.registry import all_specs
 
 DEMO_SITE = Path(__file__).parent / "demo_site" / "site"
@@ -52,8 +56,17 @@ def demo_settings(settings: Settings) -> Settings:
 
 async def crawl_demo_site(client: TrawlClient, site_url: str, *, wait_seconds: float) -> dict[str, Any]:
     job = await client.create_job(job_body([f"{site_url}/index.html"], {}, max_pages=100, depth=4))
-    run = await client.start_run(job["id"], idempotency_key=f"demo-{job['id']}")
+    return await run_again(client, job["id"], wait_seconds=wait_seconds)
+
+
+async def run_again(client: TrawlClient, job_id: str, *, wait_seconds: float) -> dict[str, Any]:
+    """A new run of the job, followed to its end."""
+    run = await client.start_run(job_id, idempotency_key=f"demo-{job_id}-{uuid4()}")
     return await follow(client, run["id"], wait_seconds=wait_seconds)
+
+
+async def products_by_id(client: TrawlClient) -> dict[str, dict[str, Any]]:
+    return {product["id"]: product for product in (await client.products(limit=500))["products"]}
 
 
 async def main_job(settings: Settings, console: Console, *, wait_seconds: float) -> bool:
@@ -70,6 +83,14 @@ async def main_job(settings: Settings, console: Console, *, wait_seconds: float)
                 print_summary(run)
                 for query in SEARCHES:
                     print_hits(await client.search(query, run_id=run["id"], limit=3))
+                found = await products_by_id(client)
+                print_products(list(found.values()))
+                console.print("the same job again: its pages are unchanged, its products observed again")
+                again = await run_again(client, run["job_id"], wait_seconds=wait_seconds)
+                print_summary(again)
+                new = len(await products_by_id(client)) - len(found)
+                console.print(f"{len(found)} products, {new} new after the second run")
+                run = again
             except ApiError as exc:
                 console.print(f"[red]{exc}[/red]")
                 return False

@@ -67,11 +67,16 @@ def products(
         console.print(history)
         return
     page = call_api(lambda client: client.products(brand=brand, query=query, limit=limit))
-    table = Table("product", "name", "brand", "price", "currency", "availability", "last seen")
-    for product in page["products"]:
+    print_products(page["products"])
+
+
+def print_products(found: list[dict[str, Any]]) -> None:
+    table = Table("product", "name", "sku", "brand", "price", "currency", "availability", "last seen")
+    for product in found:
         table.add_row(
             product["id"],
             product["name"] or "",
+            str(product["product_data"].get("sku") or ""),
             product["brand_name"] or product["brand"] or "",
             product["price"] or "",
             product["currency"] or "",

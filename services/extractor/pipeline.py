@@ -17,6 +17,7 @@ from services.extractor import metrics
 from services.extractor.domain.chunking import Chunk, chunk_blocks
 from services.extractor.domain.documents import ExtractedDocument
 from services.extractor.domain.extract import extract
+from services.extractor.domain.items import FoundItems, ItemsPlan, find_items
 from services.extractor.embeddings import EmbeddingBackend, count_tokens, model_slug, open_backend
 from services.extractor.vectors import VectorIndex
 from shared.config import Settings
@@ -52,6 +53,7 @@ class Processed:
     chunks: list[Chunk]
     markdown_gzip: bytes
     markdown_sha256: str
+    items: FoundItems
 
 
 @dataclass
@@ -62,9 +64,16 @@ class Pipeline:
     health: IndexHealth = field(default_factory=IndexHealth)
 
     def process(
-        self, data: bytes, content_type: str, *, url: str | None, name: str | None
+        self,
+        data: bytes,
+        content_type: str,
+        *,
+        url: str | None,
+        name: str | None,
+        plan: ItemsPlan | None = None,
     ) -> Processed | None:
-        """Extract and chunk (CPU-bound: call it in a worker thread). None when not text."""
+        """Extract, find the items the job asks for, and chunk (CPU-bound: call it in a worker
+        thread). None when not text."""
         started = time.perf_counter()
         document = extract(
             data,
@@ -82,10 +91,15 @@ class Pipeline:
             max_tokens=self.settings.chunk_tokens,
             overlap_tokens=self.settings.chunk_overlap_tokens,
         )
+        items = find_items(document, url, plan or ItemsPlan())
         markdown = document.markdown.encode()
         metrics.EXTRACTION_SECONDS.labels(document.document_type.value).observe(time.perf_counter() - started)
         return Processed(
-            document, chunks, gzip.compress(markdown, compresslevel=6), hashlib.sha256(markdown).hexdigest()
+            document,
+            chunks,
+            gzip.compress(markdown, compresslevel=6),
+            hashlib.sha256(markdown).hexdigest(),
+            items,
         )
 
 

@@ -137,3 +137,22 @@ class JobConfig(Contract):
         if self.kind is JobKind.KEYWORDS and not self.keywords:
             raise ValueError("a keywords job needs keywords")
         return self
+
+    @model_validator(mode="after")
+    def _schema_url_patterns_compile(self) -> JobConfig:
+        patterns = self.options.get("schema_url_patterns", [])
+        if not isinstance(patterns, list) or not all(isinstance(pattern, str) for pattern in patterns):
+            raise ValueError("options.schema_url_patterns: a list of regexes")
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"options.schema_url_patterns: invalid regex {pattern!r}: {exc}") from exc
+        return self
+
+    @property
+    def schema_url_patterns(self) -> list[str]:
+        """`options.schema_url_patterns`: regexes (searched in the URL) narrowing the pages of a
+        schema job that yield a record; none means every page in the job's scope."""
+        patterns: list[str] = self.options.get("schema_url_patterns", [])
+        return patterns

@@ -1,8 +1,7 @@
 """The main job end to end through the public API: all five services, the bundled demo site
-crawled over loopback, counts, and a known sentence as the top hybrid hit.
-
-Needs the crawler (issue 3) and the extractor (issue 4): until they land, the run never
-completes and this test fails at the first assertion on the finished run.
+crawled over loopback, counts, a known sentence as the top hybrid hit, the shop's twelve
+products with their name, price, currency, SKU and availability, and a second run of the job
+that observes them again and adds none.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from shared.config import Settings
 from shared.service import ServiceRuntime, running
 from trawl.api_commands import bootstrap_tenant
 from trawl.client import TrawlClient
-from trawl.demo import DEMO_SITE, crawl_demo_site, demo_settings, serving_demo_site
+from trawl.demo import DEMO_SITE, crawl_demo_site, demo_settings, products_by_id, run_again, serving_demo_site
 from trawl.demo_site.content import ARTICLES, PRODUCTS
 from trawl.registry import all_specs
 
@@ -58,6 +57,26 @@ async def test_the_demo_site_is_crawled_indexed_and_searchable(settings: Setting
 
                 products = await client.search("waterproof lantern for the deck", run_id=run["id"])
                 assert any("led-deck-lantern" in (hit["url"] or "") for hit in products["hits"][:3])
+
+                # The product pages' schema.org data, one product each.
+                assert progress["items_extracted"] == len(PRODUCTS)
+                found = await products_by_id(client)
+                by_sku = {product["product_data"]["sku"]: product for product in found.values()}
+                assert sorted(by_sku) == sorted(sku for _, _, _, sku, _ in PRODUCTS)
+                for _, name, price, sku, _ in PRODUCTS:
+                    seen = by_sku[sku]
+                    assert (seen["name"], seen["price"], seen["currency"], seen["availability"]) == (
+                        name,
+                        f"{price:.2f}",
+                        "EUR",
+                        "InStock",
+                    )
+                again = await run_again(client, run["job_id"], wait_seconds=240)
+                assert again["status"] == "completed", again
+                assert again["progress"]["items_extracted"] == len(PRODUCTS)
+                assert (await products_by_id(client)).keys() == found.keys()
+                history = (await client.product(next(iter(found))))["history"]
+                assert [entry["run_id"] for entry in history] == [run["id"], again["id"]]
 
 
 def test_the_site_has_a_few_dozen_pages_and_a_pdf() -> None:

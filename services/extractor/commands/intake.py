@@ -14,9 +14,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from services.extractor import metrics, store
+from services.extractor.commands.items import Page, reannounce_items, store_items
 from services.extractor.domain.documents import DocumentError
-from services.extractor.domain.outcomes import DocumentRef, DocumentSummary, chunk_indexed
+from services.extractor.domain.items import ItemsPlan
+from services.extractor.domain.outcomes import DocumentSummary, chunk_indexed
 from services.extractor.pipeline import Pipeline, Processed
+from shared import runs
 from shared.events import TaskFailed
 from shared.s3 import ObjectNotFoundError, ObjectStore, content_key, tenant_key
 from shared.uow import UnitOfWork
@@ -25,13 +28,12 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Source(DocumentRef):
+class Source(Page):
     """What PageFetched and DocumentUploaded have in common."""
 
     source_type: str
     name: str | None
     content_type: str
-    content_hash: str
     s3_key: str
     size: int
     unchanged: bool = False
@@ -69,11 +71,14 @@ async def take_in(uow: UnitOfWork, pipeline: Pipeline, objects: ObjectStore, sou
         s3_key=source.s3_key,
         document_type="unknown",
     )
+    plan = ItemsPlan.of(await runs.run_config(conn, run_id=source.run_id, tenant_id=source.tenant_id))
     if source.unchanged or await _seen_in_job(uow, source):
+        items_found, items_extracted = await reannounce_items(uow, source, plan)
+        document = replace(document, items_found=items_found, items_extracted=items_extracted)
         await _skip(uow, pipeline, source, document, "unchanged")
         return
     try:
-        result = await _extract(pipeline, objects, source)
+        result = await _extract(pipeline, objects, source, plan)
     except DocumentError as exc:
         await _fail(uow, source, document, str(exc))
         return
@@ -81,20 +86,25 @@ async def take_in(uow: UnitOfWork, pipeline: Pipeline, objects: ObjectStore, sou
         await _skip(uow, pipeline, source, document, "not_text")
         return
     extracted, chunks = result.document, result.chunks
+    items_found, items_extracted = result.items.counts(plan)
     document = replace(
         document,
         document_type=extracted.document_type.value,
         title=extracted.title[:1000],
         metadata=extracted.metadata | {"filename": source.name} if source.name else extracted.metadata,
+        items_found=items_found,
+        items_extracted=items_extracted,
     )
     if not chunks:
         await _skip(uow, pipeline, source, document, "no_text")
+        await store_items(uow, source, result.items, plan, extracted.metadata)
         return
     # The Markdown before the row that points at it (content-addressed: a retry rewrites it).
     markdown_key = content_key(result.markdown_sha256, tenant_key(source.tenant_id, "markdown"))
     await objects.put(markdown_key, result.markdown_gzip, content_type="text/markdown", gzipped=True)
     document = replace(document, markdown_key=markdown_key)
     await store.insert_document(conn, document, chunks)
+    await store_items(uow, source, result.items, plan, extracted.metadata)
     metrics.DOCUMENTS.labels(document.document_type, "indexing").inc()
     metrics.CHUNKS.labels(document.document_type).inc(len(chunks))
 
@@ -111,7 +121,9 @@ async def _seen_in_job(uow: UnitOfWork, source: Source) -> bool:
     )
 
 
-async def _extract(pipeline: Pipeline, objects: ObjectStore, source: Source) -> Processed | None:
+async def _extract(
+    pipeline: Pipeline, objects: ObjectStore, source: Source, plan: ItemsPlan
+) -> Processed | None:
     limit = pipeline.settings.extractor_max_document_bytes
     if source.size > limit:
         raise DocumentError(f"document of {source.size:,} bytes exceeds the limit of {limit:,}")
@@ -121,7 +133,7 @@ async def _extract(pipeline: Pipeline, objects: ObjectStore, source: Source) -> 
         raise DocumentError(f"stored object {source.s3_key} is missing") from exc
     try:
         return await asyncio.to_thread(
-            pipeline.process, data, source.content_type, url=source.url, name=source.name
+            pipeline.process, data, source.content_type, url=source.url, name=source.name, plan=plan
         )
     except DocumentError:
         raise

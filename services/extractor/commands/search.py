@@ -25,11 +25,12 @@ from shared.uow import Database
 
 _MIN_CANDIDATES = 50
 _URL_PREFIX_OVERFETCH = 10  # url prefixes are filtered after the vector search
+_TAGS_OVERFETCH = 4  # tags are filtered after fusion
 
 
 async def search(db: Database, pipeline: Pipeline, request: SearchRequest) -> SearchResponse:
     started = time.perf_counter()
-    depth = max(request.limit * 4, _MIN_CANDIDATES)
+    depth = max(request.limit * 4, _MIN_CANDIDATES) * (_TAGS_OVERFETCH if request.tags else 1)
     vector, keyword = await asyncio.gather(
         _vector_candidates(pipeline, request, depth) if request.mode is not SearchMode.KEYWORD else _none(),
         _keyword_candidates(db, request, depth) if request.mode is not SearchMode.VECTOR else _none(),
@@ -40,12 +41,15 @@ async def search(db: Database, pipeline: Pipeline, request: SearchRequest) -> Se
     fused: list[Fused[UUID]] = reciprocal_rank_fusion(
         [[hit.chunk_id for hit in vector], [chunk for chunk, _ in keyword]]
     )
-    # One URL's older versions fall out after fusion, so take enough candidates to fill the page.
-    top = fused if request.distinct_urls else fused[: request.limit]
+    # One URL's older versions and untagged documents fall out after fusion, so take enough
+    # candidates to fill the page.
+    top = fused if request.distinct_urls or request.tags else fused[: request.limit]
     async with db.connection() as conn:
         details = await store.hit_details(
             conn, tenant_id=request.tenant_id, chunk_ids=[item.key for item in top], query=request.query
         )
+        if request.tags:
+            top = await _tagged(conn, request, top, details)
         if request.distinct_urls:
             top = await _one_per_url(conn, request, top, details)
     hits = []
@@ -84,6 +88,23 @@ async def search(db: Database, pipeline: Pipeline, request: SearchRequest) -> Se
     took = time.perf_counter() - started
     metrics.SEARCH_SECONDS.labels(request.mode.value).observe(took)
     return SearchResponse(query=request.query, mode=request.mode, hits=hits, took_ms=took * 1000)
+
+
+async def _tagged(
+    conn: Connection, request: SearchRequest, fused: list[Fused[UUID]], details: dict[UUID, asyncpg.Record]
+) -> list[Fused[UUID]]:
+    """The candidates whose document has every tag asked for (the page still to fill when
+    distinct URLs are asked for; else cut to the limit here)."""
+    tagged = await store.tagged_documents(
+        conn,
+        tenant_id=request.tenant_id,
+        document_ids=sorted({row["document_id"] for row in details.values()}),
+        tags=request.tags,
+    )
+    kept = [
+        item for item in fused if (row := details.get(item.key)) is not None and row["document_id"] in tagged
+    ]
+    return kept if request.distinct_urls else kept[: request.limit]
 
 
 async def _one_per_url(

@@ -42,6 +42,7 @@ class ExtractedDocument:
     blocks: list[Block]  # what is chunked: Markdown sections of HTML, pages of a PDF, ...
     metadata: dict[str, Any] = field(default_factory=dict)
     plain_text: str | None = None  # for HTML, the main text without Markdown syntax
+    html: str | None = field(default=None, repr=False)  # for HTML, the decoded page: items come from it
 
     @property
     def has_text(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from services.extractor.domain.charsets import decode
 from services.extractor.domain.documents import (
     DocumentError,
@@ -35,7 +37,8 @@ def extract(
         case DocumentType.PDF:
             return extract_pdf(data, max_pages=max_pdf_pages)
         case DocumentType.HTML:
-            return extract_html(decode(data, content_type, html=True), url)
+            html = decode(data, content_type, html=True)
+            return replace(extract_html(html, url), html=html)
         case DocumentType.MARKDOWN:
             return extract_markdown(decode(data, content_type))
         case DocumentType.JSON:

@@ -50,6 +50,7 @@ from services.extractor.store.search import (
     hit_details,
     keyword_search,
     latest_documents,
+    tagged_documents,
 )
 
 __all__ = [
@@ -88,6 +89,7 @@ __all__ = [
     "run_items",
     "run_tenant",
     "set_deletion_state",
+    "tagged_documents",
     "unchanged_in_job",
     "unindexed_chunks",
     "unreferenced_keys",

@@ -170,13 +170,15 @@ async def previous_products(
     conn: Connection, *, tenant_id: UUID, job_id: UUID, url_hash: str, content_hash: str
 ) -> list[asyncpg.Record]:
     """The products the job last saw on this page from the same bytes, for a page unchanged
-    since: its latest such document's observations, with their products' identity."""
+    since: its latest such document's observations (of a page indexed, or one with products
+    and no text to index), with their products' identity."""
     return await conn.fetch(
         """SELECT p.product_hash, p.identity_basis, p.name, p.brand, o.data, o.confidence, o.url
              FROM product_observations o JOIN products p ON p.id = o.product_id
             WHERE o.document_id = (SELECT d.id FROM documents d
                                     WHERE d.tenant_id = $1 AND d.job_id = $2 AND d.url_hash = $3
-                                      AND d.content_hash = $4 AND d.status = 'indexed'
+                                      AND d.content_hash = $4
+                                      AND (d.status = 'indexed' OR d.skipped = 'no_text')
                                     ORDER BY d.created_at DESC LIMIT 1)
             ORDER BY o.id""",
         tenant_id,

@@ -89,6 +89,24 @@ async def _keyword_rows(
     return [(row["id"], float(row["rank"])) for row in rows]
 
 
+async def tagged_documents(
+    conn: Connection, *, tenant_id: UUID, document_ids: Sequence[UUID], tags: Sequence[str]
+) -> set[UUID]:
+    """Of `document_ids`, those with every `name:value` tag (case-insensitive)."""
+    wanted = sorted({tag.lower() for tag in tags})
+    rows = await conn.fetch(
+        """SELECT document_id FROM tags
+            WHERE tenant_id = $1 AND document_id = ANY($2::uuid[])
+              AND lower(name || ':' || value) = ANY($3::text[])
+            GROUP BY document_id HAVING count(DISTINCT lower(name || ':' || value)) = $4""",
+        tenant_id,
+        list(document_ids),
+        wanted,
+        len(wanted),
+    )
+    return {row["document_id"] for row in rows}
+
+
 async def hit_details(
     conn: Connection, *, tenant_id: UUID, chunk_ids: Sequence[UUID], query: str
 ) -> dict[UUID, asyncpg.Record]:

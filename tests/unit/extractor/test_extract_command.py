@@ -26,7 +26,19 @@ def test_files_gz_and_a_url_map_give_one_json_line_each(tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.output
     first, second = (json.loads(line) for line in result.output.splitlines())
-    assert set(first) == {"file", "url", "title", "markdown", "text", "metadata"}
+    assert set(first) == {
+        "file",
+        "url",
+        "title",
+        "markdown",
+        "text",
+        "metadata",
+        "products",
+        "result",
+        "tags",
+    }
+    assert first["products"] == [] and first["result"] is None
+    assert {"name": "language", "value": "en", "source": "metadata"} in first["tags"]
     assert first["url"] == "https://news.example/night-trains"
     assert first["title"] == "Night trains return to the northern line after twenty years"
     assert "Fares start at 49 for a seat in a reclining coach" in first["text"]
@@ -50,3 +62,63 @@ def test_one_url_for_every_file_and_a_broken_file_is_reported(tmp_path: Path) ->
     second, _ = decoder.raw_decode(result.output[end:].lstrip())
     assert first["title"] == "Tides" and first["text"] == "# Tides\n\nHigh water at 05:42."
     assert second["file"] == str(broken) and "PDF" in second["error"]
+
+
+def test_a_schema_gives_each_file_its_record_and_a_product_page_its_products(tmp_path: Path) -> None:
+    page = tmp_path / "kettle.html"
+    page.write_text(
+        "<html lang='en-GB'><body><h1>Copper kettle</h1><p class='price'>£51.77</p><p>In stock</p>"
+        "<p>SKU: CK-7</p><p class='finish'>Finish: brushed</p><button>Add to basket</button></body></html>"
+    )
+    schema = tmp_path / "schema.json"
+    schema.write_text(
+        json.dumps(
+            {
+                "definition": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string"},
+                        "price": {"type": "number"},
+                        "finish": {
+                            "type": "string",
+                            "x-trawl-selector": ".finish",
+                            "x-trawl-regex": r"Finish: (\w+)",
+                        },
+                    },
+                    "required": ["name", "price", "finish"],
+                },
+                "strict_validation": True,
+            }
+        )
+    )
+    result = CliRunner().invoke(
+        app, [str(page), "--url", "https://shop.example.co.uk/kettle", "--schema", str(schema)]
+    )
+
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.output)
+    (product,) = found["products"]
+    assert (
+        product["name"],
+        product["price"],
+        product["currency"],
+        product["sku"],
+        product["availability"],
+    ) == (
+        "Copper kettle",
+        "51.77",
+        "GBP",
+        "CK-7",
+        "InStock",
+    )
+    assert product["main"] is True and 0 < product["confidence"] <= 1
+    assert found["result"]["valid"] is True
+    assert found["result"]["data"] == {"name": "Copper kettle", "price": 51.77, "finish": "brushed"}
+
+
+def test_a_schema_that_cannot_be_used_is_refused_before_any_file_is_read(tmp_path: Path) -> None:
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"type": "object", "properties": {"a": {"x-trawl-selector": "p[["}}}))
+    result = CliRunner().invoke(app, [str(tmp_path / "missing.html"), "--schema", str(schema)])
+    assert result.exit_code == 2
+    assert "x-trawl-selector" in result.output

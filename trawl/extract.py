@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from services.extractor.domain.records import schema_problems
 
 from services.extractor.domain.documents import DocumentError
 from services.extractor.domain.extract import extract
 from services.extractor.domain.items import LOCAL_SCHEMA, ItemsPlan, RecordPlan, find_items
+from services.extractor.domain.records import schema_problems
 
 app = typer.Typer(add_completion=False)
 

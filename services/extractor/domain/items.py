@@ -16,7 +16,7 @@ from uuid import UUID
 from services.extractor.domain.documents import ExtractedDocument
 from services.extractor.domain.products import Product, extract_products
 from services.extractor.domain.records import RecordResult, extract_record
-from services.extractor.domain.structured import parse_structured
+from services.extractor.domain.structured import StructuredData, parse_structured
 from services.extractor.domain.tags import Tag, tags_for
 
 if TYPE_CHECKING:  # `trawl extract` runs without pydantic's import cost
@@ -93,20 +93,7 @@ class FoundItems:
 def find_items(document: ExtractedDocument, url: str | None, plan: ItemsPlan) -> FoundItems:
     """The items of an extracted document (CPU-bound: run it where the extraction runs)."""
     structured = parse_structured(document.html, url) if document.html is not None else None
-    products: list[Product] = []
-    record: RecordResult | None = None
-    if document.html is not None:
-        products = extract_products(document.html, url, structured)
-        if plan.record is not None and plan.wants_record(url):
-            record = extract_record(
-                document.html,
-                url,
-                plan.record.definition,
-                allow_extra_fields=plan.record.allow_extra_fields,
-                structured=structured,
-                products=products,
-                metadata=document.metadata | {"title": document.title},
-            )
+    products, record = products_and_record(document, url, plan, structured)
     brands = [brand for product in products if isinstance(brand := product.value("brand"), str)]
     if plan.brand_name:
         brands.append(plan.brand_name)
@@ -118,6 +105,27 @@ def find_items(document: ExtractedDocument, url: str | None, plan: ItemsPlan) ->
         brands=brands,
     )
     return FoundItems(products, record, tags)
+
+
+def products_and_record(
+    document: ExtractedDocument, url: str | None, plan: ItemsPlan, structured: StructuredData | None
+) -> tuple[list[Product], RecordResult | None]:
+    """The page's products and, when the plan wants one of this page, its record."""
+    if document.html is None:
+        return [], None
+    products = extract_products(document.html, url, structured)
+    if plan.record is None or not plan.wants_record(url):
+        return products, None
+    record = extract_record(
+        document.html,
+        url,
+        plan.record.definition,
+        allow_extra_fields=plan.record.allow_extra_fields,
+        structured=structured,
+        products=products,
+        metadata=document.metadata | {"title": document.title},
+    )
+    return products, record
 
 
 def _language(metadata: dict[str, Any]) -> str | None:

@@ -16,9 +16,11 @@ with `valid` false and its errors, as `{"path": "/json/pointer", "message"}`.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -72,15 +74,28 @@ class RecordResult:
 def schema_problems(definition: Mapping[str, Any]) -> list[str]:
     """Why a definition cannot be an extractor schema (empty when it can): not a Draft 2020-12
     schema, not of an object, or an annotation that does not compile."""
+    return list(_compiled(_canonical(definition))[0])
+
+
+def _canonical(definition: Mapping[str, Any]) -> str:
+    return json.dumps(definition, sort_keys=True, default=str)
+
+
+@lru_cache(maxsize=64)
+def _compiled(definition_json: str) -> tuple[tuple[str, ...], Draft202012Validator | None]:
+    """The problems of a definition and, without any, its validator: made once per schema, not
+    once per page (checking a schema against the meta-schema costs more than filling a record)."""
+    definition = json.loads(definition_json)
     try:
-        Draft202012Validator.check_schema(dict(definition))
+        Draft202012Validator.check_schema(definition)
     except SchemaError as exc:
-        return [f"not a JSON Schema (Draft 2020-12): {exc.message}"]
-    if "object" not in schema_types(dict(definition)):
-        return ['a record is a JSON object: give "type": "object" and its "properties"']
-    return [
+        return (f"not a JSON Schema (Draft 2020-12): {exc.message}",), None
+    if not isinstance(definition, dict) or "object" not in schema_types(definition):
+        return ('a record is a JSON object: give "type": "object" and its "properties"',), None
+    problems = tuple(
         f"{path}: {problem}" for path, spec in _specs(definition, "") for problem in selecting.problems(spec)
-    ]
+    )
+    return problems, None if problems else Draft202012Validator(definition, format_checker=FormatChecker())
 
 
 def extract_record(
@@ -95,7 +110,8 @@ def extract_record(
 ) -> RecordResult:
     """The page's record as the schema defines it (CPU-bound: run it in the extractor's pool)."""
     schema = dict(definition)
-    if problems := schema_problems(schema):
+    problems, validator = _compiled(_canonical(schema))
+    if validator is None:
         return RecordResult({}, False, [{"path": "", "message": problem} for problem in problems], 0.0)
     item = main_item(structured if structured is not None else parse_structured(html, url), schema)
     page = _Page(
@@ -118,7 +134,7 @@ def extract_record(
         for key, value in page.item.properties.items():
             if loose(key) not in named and not key.startswith("@") and value not in (None, "", []):
                 record.setdefault(key, _without_types(value))
-    errors = _errors(schema, record)
+    errors = _errors(validator, record)
     return RecordResult(record, not errors, errors, _overall(schema, confidence), confidence)
 
 
@@ -251,8 +267,7 @@ def _specs(spec: Mapping[str, Any], path: str) -> list[tuple[str, dict[str, Any]
     return found
 
 
-def _errors(schema: dict[str, Any], record: dict[str, Any]) -> list[dict[str, str]]:
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+def _errors(validator: Draft202012Validator, record: dict[str, Any]) -> list[dict[str, str]]:
     errors = sorted(validator.iter_errors(record), key=lambda error: list(map(str, error.absolute_path)))
     return [_error(error) for error in errors[:_MAX_ERRORS]]
 

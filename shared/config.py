@@ -129,6 +129,41 @@ class Settings(BaseSettings):
     index_batch_chunks: int = Field(default=256, ge=1, description="chunks the indexer embeds per round")
     index_poll_interval: float = Field(default=0.5, gt=0)
 
+    # LLM: any OpenAI-compatible /v1/chat/completions.
+    llm_url: str | None = Field(
+        default=None, description="base URL of an OpenAI-compatible API (…/v1); unset: tasks wait"
+    )
+    llm_api_key: SecretStr | None = None
+    llm_model: str = Field(default="gpt-4o-mini", description="the model tasks use")
+    llm_output_mode: Literal["json_schema", "json_object"] = Field(
+        default="json_schema",
+        description="structured output the server supports; json_object: JSON mode, validated and re-asked",
+    )
+    llm_max_reasks: int = Field(default=2, ge=0, description="re-asks with the validation errors, per call")
+    llm_max_output_tokens: int = Field(default=1024, ge=16)
+    llm_context_tokens: int = Field(default=16_000, ge=1024, description="the model's context window")
+    llm_timeout_seconds: float = Field(default=120.0, gt=0)
+    llm_concurrency: int = Field(default=4, ge=1, description="calls one llm process makes at once")
+    llm_max_attempts: int = Field(default=4, ge=1, description="tries of a task before it fails")
+    llm_retry_seconds: float = Field(
+        default=2.0, gt=0, description="wait before a task's second try, doubling"
+    )
+    llm_lease_seconds: float = Field(
+        default=300.0, gt=0, description="a crashed llm process's tasks are taken up again after this"
+    )
+    llm_poll_seconds: float = Field(default=0.5, gt=0)
+    llm_requests_per_minute: float | None = Field(default=None, gt=0, description="per model, all replicas")
+    llm_tokens_per_minute: float | None = Field(default=None, gt=0, description="per model, all replicas")
+    llm_breaker_failures: int = Field(default=5, ge=1, description="in a row, before calls pause")
+    llm_breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
+    llm_prompt_price_per_million: float = Field(
+        default=0.0, ge=0, description="USD per million prompt tokens"
+    )
+    llm_completion_price_per_million: float = Field(default=0.0, ge=0)
+    llm_internal_url: str | None = Field(
+        default=None, description="base URL of the llm service's internal HTTP (default: its local port)"
+    )
+
     # Ingest.
     api_url: str | None = Field(
         default=None, description="public API base URL the CLI talks to (default: ingest's local port)"
@@ -169,6 +204,10 @@ class Settings(BaseSettings):
     @cached_property
     def extractor_url(self) -> str:
         return self.extractor_internal_url or f"http://{self.http_host}:{self.http_base_port + 2}"
+
+    @cached_property
+    def llm_service_url(self) -> str:
+        return self.llm_internal_url or f"http://{self.http_host}:{self.http_base_port + 3}"
 
     @cached_property
     def crawler_url(self) -> str:

@@ -71,6 +71,7 @@ class HealthServer:
         checks: Mapping[str, Check],
         routes: Sequence[BaseRoute] = (),
         *,
+        notes: Callable[[], Mapping[str, str]] = dict,
         check_timeout: float = DEFAULT_CHECK_TIMEOUT,
         registry: CollectorRegistry = REGISTRY,
     ) -> None:
@@ -78,6 +79,7 @@ class HealthServer:
         self._host = host
         self._requested_port = port
         self._checks = dict(checks)
+        self._notes = notes
         self._check_timeout = check_timeout
         self._registry = registry
         self._failing: set[str] = set()
@@ -176,7 +178,9 @@ class HealthServer:
         results = await asyncio.gather(*(self._run_check(name) for name in names))
         checks = dict(zip(names, results, strict=True))
         ready = all(result == "ok" for result in results)
-        body = {"status": "ready" if ready else "unready", "checks": checks}
+        body: dict[str, object] = {"status": "ready" if ready else "unready", "checks": checks}
+        if notes := self._notes():
+            body["notes"] = dict(notes)  # what an operator should know, without being unready
         return JSONResponse(body, status_code=200 if ready else 503)
 
     async def _run_check(self, name: str) -> str:

@@ -49,7 +49,8 @@ async def _no_lifespan(_runtime: ServiceRuntime) -> AsyncIterator[None]:
 class ServiceSpec:
     """What a service is. `lifespan` opens its own resources (registered in
     `runtime.resources`) before anything consumes; `workers` are its long-running loops
-    (restarted after a crash); `checks` add readiness checks to /readyz."""
+    (restarted after a crash); `checks` add readiness checks to /readyz, `notes` what /readyz
+    should tell an operator without making the service unready."""
 
     name: str
     handlers: Mapping[type[Event], Handler]
@@ -58,6 +59,7 @@ class ServiceSpec:
     lifespan: Lifespan = _no_lifespan
     workers: Sequence[Worker] = ()
     checks: Callable[[ServiceRuntime], Mapping[str, Check]] = field(default=lambda _runtime: {})
+    notes: Callable[[ServiceRuntime], Mapping[str, str]] = field(default=lambda _runtime: {})
 
     def default_http_port(self, settings: Settings) -> int:
         """The base port plus the service's index; any free port for a service outside the five
@@ -173,6 +175,7 @@ class ServiceRuntime:
                 **self.spec.checks(self),
             },
             routes=self.spec.routes(self),
+            notes=lambda: self.spec.notes(self),
         )
         await self.http.start()
         self._stack.push_async_callback(self.http.stop)

@@ -173,6 +173,27 @@ class TrawlClient:
         result: dict[str, Any] = await self._call("GET", f"/v1/products/{product_id}")
         return result
 
+    async def llm_sessions(self, *, limit: int = 100) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", "/v1/llm/sessions", params={"limit": limit})
+        return result
+
+    async def llm_tasks(
+        self, session_id: str, *, status: str | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit} | ({"status": status} if status else {})
+        result: dict[str, Any] = await self._call(
+            "GET", f"/v1/llm/sessions/{session_id}/tasks", params=params
+        )
+        return result
+
+    async def llm_task(self, task_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", f"/v1/llm/tasks/{task_id}")
+        return result
+
+    async def llm_retry(self, session_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("POST", f"/v1/llm/sessions/{session_id}/retry")
+        return result
+
     async def images(
         self,
         run_id: str,

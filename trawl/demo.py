@@ -90,6 +90,11 @@ async def main_job(settings: Settings, console: Console, *, wait_seconds: float)
                 print_summary(again)
                 new = len(await products_by_id(client)) - len(found)
                 console.print(f"{len(found)} products, {new} new after the second run")
+                if settings.llm_url is None:
+                    console.print(
+                        "LLM tasks: no endpoint configured; set TRAWL_LLM_URL (any OpenAI-compatible API) "
+                        "and a job's llm_queries run over its products (`trawl llm sessions`)"
+                    )
                 run = again
             except ApiError as exc:
                 console.print(f"[red]{exc}[/red]")

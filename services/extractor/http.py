@@ -6,10 +6,9 @@ body or query is a 422 naming what was wrong; another tenant's id is a 404.
 
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
@@ -20,19 +19,14 @@ from services.extractor.pipeline import Pipeline
 from shared.http import internal_route
 from shared.internal_api import (
     DOCUMENT_PATH,
-    MAX_PAGE,
     PRODUCT_PATH,
     PRODUCTS_PATH,
     RUN_ITEMS_PATH,
-    decode_cursor,
 )
+from shared.internal_http import bad_query, cursor_of, json_response, not_found, page_limit, tenant_of
 from shared.search_api import INTERNAL_SEARCH_PATH, SearchRequest
 from shared.service import ServiceRuntime
 from shared.uow import Database
-
-
-class BadQuery(ValueError):
-    pass
 
 
 def routes(runtime: ServiceRuntime) -> list[BaseRoute]:
@@ -47,7 +41,7 @@ def routes(runtime: ServiceRuntime) -> list[BaseRoute]:
                 f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()
             )
             return JSONResponse({"detail": problems}, status_code=422)
-        return _json(await search(db(), runtime.resources.get(Pipeline), body))
+        return json_response(await search(db(), runtime.resources.get(Pipeline), body))
 
     async def run_items(request: Request) -> Response:
         query = request.query_params
@@ -55,49 +49,49 @@ def routes(runtime: ServiceRuntime) -> list[BaseRoute]:
             valid = {"true": True, "false": False, None: None}[query.get("valid")]
             page = await reading.run_items(
                 db(),
-                tenant_id=_tenant(request),
+                tenant_id=tenant_of(request),
                 run_id=UUID(request.path_params["run_id"]),
                 kind=query.get("kind"),
                 valid=valid,
-                after=_after(request),
-                limit=_limit(request),
+                after=cursor_of(request),
+                limit=page_limit(request),
             )
-        except (BadQuery, KeyError, ValueError) as exc:
-            return _bad_query(exc)
-        return _json(page)
+        except (KeyError, ValueError) as exc:
+            return bad_query(exc)
+        return json_response(page)
 
     async def products(request: Request) -> Response:
         query = request.query_params
         try:
             page = await reading.products(
                 db(),
-                tenant_id=_tenant(request),
+                tenant_id=tenant_of(request),
                 brand=query.get("brand"),
                 query=query.get("q"),
-                after=_after(request),
-                limit=_limit(request),
+                after=cursor_of(request),
+                limit=page_limit(request),
             )
-        except (BadQuery, KeyError, ValueError) as exc:
-            return _bad_query(exc)
-        return _json(page)
+        except (KeyError, ValueError) as exc:
+            return bad_query(exc)
+        return json_response(page)
 
     async def product(request: Request) -> Response:
         try:
             found = await reading.product(
-                db(), tenant_id=_tenant(request), product_id=UUID(request.path_params["product_id"])
+                db(), tenant_id=tenant_of(request), product_id=UUID(request.path_params["product_id"])
             )
-        except (BadQuery, KeyError, ValueError) as exc:
-            return _bad_query(exc)
-        return _json(found) if found is not None else _not_found()
+        except (KeyError, ValueError) as exc:
+            return bad_query(exc)
+        return json_response(found) if found is not None else not_found()
 
     async def document(request: Request) -> Response:
         try:
             found = await reading.document(
-                db(), tenant_id=_tenant(request), document_id=UUID(request.path_params["document_id"])
+                db(), tenant_id=tenant_of(request), document_id=UUID(request.path_params["document_id"])
             )
-        except (BadQuery, KeyError, ValueError) as exc:
-            return _bad_query(exc)
-        return _json(found) if found is not None else _not_found()
+        except (KeyError, ValueError) as exc:
+            return bad_query(exc)
+        return json_response(found) if found is not None else not_found()
 
     token = runtime.settings.internal_token
     return [
@@ -107,31 +101,3 @@ def routes(runtime: ServiceRuntime) -> list[BaseRoute]:
         internal_route(PRODUCT_PATH, product, token=token, methods=["GET"]),
         internal_route(DOCUMENT_PATH, document, token=token, methods=["GET"]),
     ]
-
-
-def _tenant(request: Request) -> UUID:
-    return UUID(request.query_params["tenant_id"])
-
-
-def _after(request: Request) -> tuple[datetime, UUID] | None:
-    cursor = request.query_params.get("cursor")
-    return decode_cursor(cursor) if cursor else None
-
-
-def _limit(request: Request) -> int:
-    limit = int(request.query_params.get("limit", "100"))
-    if not 1 <= limit <= MAX_PAGE:
-        raise BadQuery(f"limit must be between 1 and {MAX_PAGE}")
-    return limit
-
-
-def _json(model: BaseModel) -> Response:
-    return Response(model.model_dump_json(), media_type="application/json")
-
-
-def _bad_query(exc: Exception) -> Response:
-    return JSONResponse({"detail": f"bad query: {exc}"}, status_code=422)
-
-
-def _not_found() -> Response:
-    return JSONResponse({"detail": "not found"}, status_code=404)

@@ -1,16 +1,31 @@
-"""The LLM service's event handlers."""
+"""The llm service's event handlers, thin: each runs one command in the event's unit of work."""
 
 from __future__ import annotations
 
 from services.llm import store
+from services.llm.commands import planning
 from shared import runs
+from shared.config import Settings
 from shared.consumer import HandlerContext
-from shared.events import JobCreated
+from shared.events import ItemExtracted, JobCreated, LlmTaskRequested, RunDeleted
 
 
 async def on_job_created(ctx: HandlerContext, event: JobCreated) -> None:
-    """Keep the run and the LLM queries it asks for; tasks run as its items and chunks arrive."""
+    """Keep the run and the LLM queries it asks for; tasks come as its products arrive."""
     if await runs.remember_run(ctx.conn, event):
         await store.add_queries(
             ctx.conn, run_id=event.run_id, tenant_id=event.tenant_id, queries=event.config.llm_queries
         )
+
+
+async def on_item_extracted(ctx: HandlerContext, event: ItemExtracted) -> None:
+    await planning.plan_product_tasks(ctx.uow, ctx.resources.get(Settings), event)
+
+
+async def on_llm_task_requested(ctx: HandlerContext, event: LlmTaskRequested) -> None:
+    await planning.take_request(ctx.uow, ctx.resources.get(Settings), event)
+
+
+async def on_run_deleted(ctx: HandlerContext, event: RunDeleted) -> None:
+    await store.forget_run(ctx.conn, tenant_id=event.tenant_id, run_id=event.run_id)
+    await runs.on_run_deleted(ctx, event)

@@ -1,5 +1,5 @@
-"""The LLM service's Prometheus metrics, defined ahead of its work (a later issue fills them):
-the deployed alerts and dashboards already query these names and labels."""
+"""The llm service's Prometheus metrics; the deployed alerts and dashboards query these names
+and labels."""
 
 from __future__ import annotations
 
@@ -25,4 +25,15 @@ TOKENS: Final = Counter(
 )
 CALL_SECONDS: Final = Histogram(
     "trawl_llm_call_seconds", "Time of one model call.", ["model"], buckets=_CALL_BUCKETS
+)
+TASKS_PLANNED: Final = Counter(
+    "trawl_llm_tasks_planned_total",
+    "LLM tasks planned, by kind (query, schema_extraction, on_demand).",
+    ["kind"],
+)
+CACHE_HITS: Final = Counter(
+    "trawl_llm_cache_hits_total", "Tasks answered from an earlier identical call: no tokens spent."
+)
+LIMITER_WAIT_SECONDS: Final = Counter(
+    "trawl_llm_limiter_wait_seconds_total", "Seconds calls waited for the model's shared rate limits."
 )

@@ -78,6 +78,14 @@ class Limits(Contract):
     max_retries: int = Field(default=3, ge=0, le=20)
     per_host_concurrency: int = Field(default=2, ge=1, le=64)
     min_delay_seconds: float = Field(default=0.0, ge=0)
+    llm_max_tokens: int | None = Field(
+        default=None, ge=1, description="tokens the job's LLM tasks may spend, all runs; over it a task fails"
+    )
+    llm_max_cost_usd: float | None = Field(
+        default=None,
+        ge=0,
+        description="what the job's LLM tasks may cost, all runs (at the configured prices)",
+    )
 
 
 class ExtractorSchemaRef(Contract):

@@ -1,5 +1,5 @@
 """The five services as an end-to-end test runs them: each on its own ephemeral port, ingest
-told where the crawler's and the extractor's internal HTTP are."""
+told where the other services' internal HTTP is."""
 
 from __future__ import annotations
 
@@ -18,7 +18,11 @@ async def public_api(settings: Settings) -> AsyncIterator[tuple[str, Settings]]:
     async with running(others):
         urls = {runtime.spec.name: runtime.http.url for runtime in others if runtime.http is not None}
         wired = settings.model_copy(
-            update={"extractor_internal_url": urls["extractor"], "crawler_internal_url": urls["crawler"]}
+            update={
+                "extractor_internal_url": urls["extractor"],
+                "crawler_internal_url": urls["crawler"],
+                "llm_internal_url": urls["llm"],
+            }
         )
         ingest_spec = next(spec for spec in all_specs() if spec.name == "ingest")
         async with running([ServiceRuntime(ingest_spec, wired, http_port=0)]) as (ingest,):

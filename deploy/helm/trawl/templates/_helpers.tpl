@@ -162,8 +162,27 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - name: TMPDIR
   value: /tmp
 {{- if eq .service "ingest" }}
-- name: TRAWL_EXTRACTOR_INTERNAL_URL
-  value: {{ printf "http://%s:%s" (include "trawl.componentName" (dict "root" .root "service" "extractor")) (include "trawl.port" (dict "root" .root "service" "extractor")) | quote }}
+{{- range $callee := include "trawl.internalApis" . | fromJsonArray }}
+- name: {{ printf "TRAWL_%s_INTERNAL_URL" (upper $callee) }}
+  value: {{ printf "http://%s:%s" (include "trawl.componentName" (dict "root" $.root "service" $callee)) (include "trawl.port" (dict "root" $.root "service" $callee)) | quote }}
+{{- end }}
+{{- end }}
+{{- if eq .service "llm" }}
+- name: TRAWL_LLM_MODEL
+  value: {{ $v.llm.model | quote }}
+- name: TRAWL_LLM_OUTPUT_MODE
+  value: {{ $v.llm.outputMode | quote }}
+{{- if $v.llm.url }}
+- name: TRAWL_LLM_URL
+  value: {{ $v.llm.url | quote }}
+{{- end }}
+{{- if $v.llm.existingSecret }}
+- name: TRAWL_LLM_API_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.llm.existingSecret }}
+      key: {{ $v.llm.apiKeyKey }}
+{{- end }}
 {{- end }}
 {{- if or (eq .service "extractor") (eq .service "jobs") }}
 - name: TRAWL_QDRANT_URL
@@ -211,4 +230,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   mountPath: /tmp
 - name: state
   mountPath: /var/lib/trawl
+{{- end -}}
+
+
+{{- /* The services whose internal HTTP ingest calls for its public API (search, items, images,
+       LLM tasks): each gets its URL, an egress rule from ingest and an ingress rule from it. */}}
+{{- define "trawl.internalApis" -}}
+["crawler", "extractor", "llm"]
 {{- end -}}

@@ -1,0 +1,1 @@
+"""The llm service's application layer: tasks planned from events, run, and read."""

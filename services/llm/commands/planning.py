@@ -1,0 +1,79 @@
+"""Tasks from events: a run's active queries over each product it finds (seed 000), and the
+tasks other services ask for. Each in the unit of work of the event that caused it; the same
+event again makes no second task."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+from services.llm import metrics, store
+from services.llm.domain.tasks import NewTask, query_task, requested_task
+from shared.config import Settings
+from shared.events import ItemExtracted, ItemKind, LlmTaskRequested
+from shared.uow import UnitOfWork
+
+NO_ENDPOINT = "no LLM endpoint configured (TRAWL_LLM_URL): tasks wait as pending and run once one is"
+
+
+async def plan_product_tasks(uow: UnitOfWork, settings: Settings, event: ItemExtracted) -> int:
+    """One task per active query of the run over the product; returns how many are new."""
+    if event.kind is not ItemKind.PRODUCT:
+        return 0
+    queries = await store.active_queries(uow.conn, run_id=event.run_id, tenant_id=event.tenant_id)
+    if not queries:
+        return 0
+    session_id = await _session(uow, event.tenant_id, event.run_id, event.job_id)
+    product_hash = event.product_hash or f"item:{event.item_id}"
+    created = 0
+    for query in queries:
+        task = query_task(
+            uuid4(),
+            tenant_id=event.tenant_id,
+            session_id=session_id,
+            job_id=event.job_id,
+            run_id=event.run_id,
+            query=query,
+            product_hash=product_hash,
+            product=event.data,
+            model=settings.llm_model,
+            max_tokens=settings.llm_max_output_tokens,
+        )
+        created += await _add(uow, settings, task)
+    return created
+
+
+async def take_request(uow: UnitOfWork, settings: Settings, event: LlmTaskRequested) -> bool:
+    """The task a request asks for; False when the request was taken before."""
+    session_id = event.session_id or await _session(uow, event.tenant_id, event.run_id, event.job_id)
+    task = requested_task(
+        uuid4(),
+        tenant_id=event.tenant_id,
+        session_id=session_id,
+        job_id=event.job_id,
+        run_id=event.run_id,
+        kind=event.kind,
+        request_id=event.request_id,
+        prompt=event.prompt,
+        output_schema=event.output_schema,
+        input_s3_key=event.input_s3_key,
+        input_content_hash=event.input_content_hash,
+        partial=event.partial,
+        document_id=event.document_id,
+        model=settings.llm_model,
+        max_tokens=settings.llm_max_output_tokens,
+    )
+    return await _add(uow, settings, task)
+
+
+async def _session(uow: UnitOfWork, tenant_id: UUID, run_id: UUID, job_id: UUID | None) -> UUID:
+    return await store.run_session(
+        uow.conn, session_id=uuid4(), tenant_id=tenant_id, run_id=run_id, job_id=job_id
+    )
+
+
+async def _add(uow: UnitOfWork, settings: Settings, task: NewTask) -> bool:
+    waiting = NO_ENDPOINT if settings.llm_url is None else None
+    added = await store.insert_task(uow.conn, task, waiting_reason=waiting)
+    if added:
+        metrics.TASKS_PLANNED.labels(task.kind).inc()
+    return added

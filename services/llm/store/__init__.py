@@ -1,0 +1,41 @@
+"""The llm service's SQL; nothing else touches its tables."""
+
+from services.llm.store.reading import session_exists, session_tasks, sessions, task
+from services.llm.store.spending import job_spend, locked_model_state, record_usage, save_model_state
+from services.llm.store.tasks import (
+    active_queries,
+    add_queries,
+    cached_output,
+    complete_task,
+    fail_attempt,
+    forget_run,
+    give_back,
+    insert_task,
+    lease_tasks,
+    note_waiting,
+    retry_failed,
+    run_session,
+)
+
+__all__ = [
+    "active_queries",
+    "add_queries",
+    "cached_output",
+    "complete_task",
+    "fail_attempt",
+    "forget_run",
+    "give_back",
+    "insert_task",
+    "job_spend",
+    "lease_tasks",
+    "locked_model_state",
+    "note_waiting",
+    "record_usage",
+    "retry_failed",
+    "run_session",
+    "save_model_state",
+    "session_exists",
+    "session_tasks",
+    "sessions",
+    "task",
+]

@@ -1,0 +1,69 @@
+"""The llm service's internal HTTP contract, for ingest's public `/v1/llm/...` routes: a
+tenant's sessions, a session's tasks, one task (its output through a presigned link), and a
+session's bulk retry. Every request names the tenant (`tenant_id` query parameter)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+LLM_SESSIONS_PATH = "/internal/v1/llm/sessions"
+LLM_SESSION_TASKS_PATH = "/internal/v1/llm/sessions/{session_id}/tasks"
+LLM_SESSION_RETRY_PATH = "/internal/v1/llm/sessions/{session_id}/retry"
+LLM_TASK_PATH = "/internal/v1/llm/tasks/{task_id}"
+TASK_STATUSES = ("pending", "running", "completed", "failed", "retrying")
+OUTPUT_LINK_SECONDS = 3600
+
+
+class SessionOut(BaseModel):
+    id: UUID
+    run_id: UUID
+    job_id: UUID | None
+    created_at: datetime
+    tasks: dict[str, int] = Field(description="tasks by status")
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float = Field(description="USD, at the configured prices")
+
+
+class SessionsPage(BaseModel):
+    sessions: list[SessionOut]
+    next_cursor: str | None
+
+
+class TaskOut(BaseModel):
+    id: UUID
+    session_id: UUID
+    run_id: UUID
+    job_id: UUID | None
+    kind: str = Field(description="query, schema_extraction or on_demand")
+    query_name: str | None
+    product_hash: str | None
+    product_name: str | None
+    document_id: UUID | None
+    model: str
+    status: str = Field(description="pending, running, completed, failed or retrying")
+    waiting_reason: str | None = Field(description="why a pending task has not run yet")
+    error_class: str | None
+    error_message: str | None
+    attempts: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float
+    cached: bool = Field(description="answered from an earlier identical call: no tokens spent")
+    created_at: datetime
+    completed_at: datetime | None
+    output_url: str | None = Field(
+        default=None, description="the output JSON, presigned for an hour (one task)"
+    )
+
+
+class TasksPage(BaseModel):
+    tasks: list[TaskOut]
+    next_cursor: str | None
+
+
+class RetryResult(BaseModel):
+    retried: int = Field(description="the session's failed tasks, put back to run")

@@ -9,7 +9,14 @@ from pathlib import Path
 from services.extractor import handlers, http, workers
 from services.extractor.pipeline import Pipeline, open_pipeline
 from shared import runs
-from shared.events import DocumentUploaded, JobCreated, PageFetched, RunCancelled, RunDeleted
+from shared.events import (
+    DocumentUploaded,
+    JobCreated,
+    LlmTaskCompleted,
+    PageFetched,
+    RunCancelled,
+    RunDeleted,
+)
 from shared.http import Check
 from shared.service import ServiceRuntime, ServiceSpec
 
@@ -32,6 +39,7 @@ SPEC = ServiceSpec(
         JobCreated: handlers.on_job_created,
         PageFetched: handlers.on_page_fetched,
         DocumentUploaded: handlers.on_document_uploaded,
+        LlmTaskCompleted: handlers.on_llm_task_completed,
         RunCancelled: runs.on_run_cancelled,
         RunDeleted: handlers.on_run_deleted,
     },

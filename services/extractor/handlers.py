@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from services.extractor.commands.deletion import forget_run
 from services.extractor.commands.intake import Source, take_in
+from services.extractor.commands.llm_records import take_llm_record
 from services.extractor.domain.search import page_document_id
 from services.extractor.pipeline import Pipeline
 from shared import runs
 from shared.consumer import HandlerContext
-from shared.events import DocumentUploaded, JobCreated, PageFetched, RunDeleted
+from shared.events import DocumentUploaded, JobCreated, LlmTaskCompleted, PageFetched, RunDeleted
 from shared.s3 import ObjectStore
 
 
@@ -65,3 +66,8 @@ async def _take_in(ctx: HandlerContext, source: Source) -> None:
 async def on_run_deleted(ctx: HandlerContext, event: RunDeleted) -> None:
     """Forget the run and leave its deletion to the deletion worker (rows, points, objects)."""
     await forget_run(ctx.uow, tenant_id=event.tenant_id, run_id=event.run_id)
+
+
+async def on_llm_task_completed(ctx: HandlerContext, event: LlmTaskCompleted) -> None:
+    """A record the llm service completed (other tasks' answers are not the extractor's)."""
+    await take_llm_record(ctx.uow, ctx.resources.get(ObjectStore), event)

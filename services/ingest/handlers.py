@@ -103,12 +103,16 @@ async def on_chunk_indexed(ctx: HandlerContext, event: ChunkIndexed) -> None:
 
 
 async def on_item_extracted(ctx: HandlerContext, event: ItemExtracted) -> None:
+    if event.revises:  # an item counted already: only whether it is kept may have changed
+        found, extracted = 0, int(event.kept) - int(bool(event.was_kept))
+    else:
+        found, extracted = 1, int(event.kept)
     await store.add_progress(
         ctx.conn,
         run_id=event.run_id,
         tenant_id=event.tenant_id,
-        items_found=1,
-        items_extracted=1 if event.kept else 0,
+        items_found=found,
+        items_extracted=extracted,
     )
     await _finish_if_done(ctx, event.tenant_id, event.run_id)
 

@@ -11,6 +11,8 @@ from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 
 from shared.events.base import Contract
 
+LLM_EXTRACTION_MODES = ("off", "missing", "always")
+
 
 class JobKind(StrEnum):
     CRAWL = "crawl"  # follow links from seeds (seed 003 crawl_jobs)
@@ -157,6 +159,20 @@ class JobConfig(Contract):
             except re.error as exc:
                 raise ValueError(f"options.schema_url_patterns: invalid regex {pattern!r}: {exc}") from exc
         return self
+
+    @model_validator(mode="after")
+    def _llm_extraction_known(self) -> JobConfig:
+        if self.options.get("llm_extraction", "off") not in LLM_EXTRACTION_MODES:
+            raise ValueError(f"options.llm_extraction: one of {', '.join(LLM_EXTRACTION_MODES)}")
+        return self
+
+    @property
+    def llm_extraction(self) -> str:
+        """`options.llm_extraction`: whether a schema job's records are completed by the llm
+        service — "off" (the default), "missing" (when required fields are left empty) or
+        "always"."""
+        mode: str = self.options.get("llm_extraction", "off")
+        return mode
 
     @property
     def schema_url_patterns(self) -> list[str]:

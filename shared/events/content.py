@@ -122,6 +122,11 @@ class ItemExtracted(Event):
     errors: list[dict[str, str]] = Field(
         default_factory=list, description="a record's validation errors: {path, message}"
     )
+    revises: bool = Field(
+        default=False,
+        description="the same item again, completed by an LLM: it replaces the earlier one (counted once)",
+    )
+    was_kept: bool | None = Field(default=None, description="a revised item's `kept` before the revision")
 
 
 class LlmTaskCompleted(Event):

@@ -1,6 +1,7 @@
-"""A job with an LLM query end to end through the public API: the shop's products crawled and
-extracted, each asked the query by the llm service (against a local OpenAI-compatible server),
-the session and its tasks readable, their outputs downloadable, the tokens in the tenant's usage."""
+"""Jobs using the llm service end to end through the public API, against a local
+OpenAI-compatible server: a query over every product a crawl finds (the session and its tasks
+readable, outputs downloadable, tokens in the tenant's usage), and a schema job whose records
+the rules leave incomplete, completed by the model."""
 
 from __future__ import annotations
 
@@ -91,3 +92,76 @@ async def test_a_jobs_query_runs_over_every_product_it_finds(settings: Settings)
                     assert (await outsider.get(f"/v1/llm/tasks/{tasks[0]['id']}")).status_code == 404
                     assert (await outsider.post(f"/v1/llm/sessions/{session['id']}/retry")).status_code == 404
                     assert (await outsider.get(f"/v1/llm/sessions/{uuid4()}/tasks")).status_code == 404
+
+
+RECORD_SCHEMA = {
+    "title": "Product",
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "sku": {"type": "string"},
+        "care_instructions": {"type": "string"},  # on no page: only the model can fill it
+    },
+    "required": ["name", "sku", "care_instructions"],
+}
+
+
+async def test_records_the_rules_leave_incomplete_are_completed_by_the_model(settings: Settings) -> None:
+    async with FakeOpenAI() as model, ShopSite() as site:
+        configured = demo_settings(settings).model_copy(
+            update={
+                "llm_url": model.api_url,
+                "llm_api_key": SecretStr(model.api_key),
+                "llm_poll_seconds": 0.1,
+            }
+        )
+        async with public_api(configured) as (api, wired):
+            made = await bootstrap_tenant(wired, "llm-records", "records@localhost")
+            headers = {"Authorization": f"Bearer {made.key.plaintext}"}
+            async with (
+                TrawlClient(api, made.key.plaintext) as client,
+                httpx.AsyncClient(base_url=api, headers=headers, timeout=60) as http,
+            ):
+                schema = await http.post(
+                    "/v1/extractor-schemas", json={"name": "care", "definition": RECORD_SCHEMA}
+                )
+                assert schema.status_code == 201, schema.text
+                job = await client.create_job(
+                    {
+                        "name": "care",
+                        "kind": "scrape",
+                        "seeds": [site.url("/shop?page=1")],
+                        "pagination": {"type": "next_button", "next_selector": "a.next"},
+                        "extractor_schema_id": schema.json()["id"],
+                        "options": {"schema_url_patterns": ["/product/"], "llm_extraction": "missing"},
+                        "limits": {"max_pages": 50, "max_depth": 3},
+                    }
+                )
+                run = await follow(client, (await client.start_run(job["id"]))["id"], wait_seconds=180)
+                assert run["status"] == "completed", run
+
+                async def records() -> list[dict[str, object]]:
+                    page = await http.get(
+                        f"/v1/runs/{run['id']}/items", params={"kind": "schema_result", "limit": 100}
+                    )
+                    found: list[dict[str, object]] = page.json()["items"]
+                    return found
+
+                async def all_completed() -> bool:
+                    found = await records()
+                    return len(found) == len(PRODUCTS) and all(record["valid"] for record in found)
+
+                await wait_until(
+                    all_completed, within=90, interval=0.5, what="every record completed by the model"
+                )
+                for record in await records():
+                    data = record["data"]
+                    assert isinstance(data, dict)
+                    assert data["care_instructions"] == "text"  # the model's answer
+                    assert data["name"] in {product.name for product in PRODUCTS}  # the rules' answer kept
+                extraction_requests = [
+                    request for request in model.requests if "Page text" in request["messages"][-1]["content"]
+                ]
+                assert len(extraction_requests) == len(PRODUCTS)
+                progress = (await client.run(run["id"]))["progress"]
+                assert progress["items_found"] == progress["items_extracted"] == 2 * len(PRODUCTS)

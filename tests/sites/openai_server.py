@@ -8,6 +8,10 @@ next requests get instead: "429" (with Retry-After), "500", "slow" (an answer af
 with a required field), "context" (a context-length error), "no_json_schema" (a server without
 structured output refusing `response_format` json_schema), "refusal", "truncated"
 (`finish_reason` length). Every request's body is kept in `requests`.
+
+Like a hosted API it can also be slow and metered: every answer takes `delay_seconds`, and
+with `tokens_per_minute` a request that would take the last minute's tokens over the limit is
+refused with a 429 and the Retry-After that frees enough (counted in `rate_limited`).
 """
 
 from __future__ import annotations
@@ -48,12 +52,22 @@ def _value(spec: dict[str, Any]) -> Any:
 
 class FakeOpenAI(LoggedSite):
     def __init__(
-        self, answer: Answer = echo_answer, *, api_key: str = "sk-test", slow_seconds: float = 5.0
+        self,
+        answer: Answer = echo_answer,
+        *,
+        api_key: str = "sk-test",
+        slow_seconds: float = 5.0,
+        delay_seconds: float = 0.0,
+        tokens_per_minute: int | None = None,
     ) -> None:
         super().__init__()
         self.answer = answer
         self.api_key = api_key
         self.slow_seconds = slow_seconds
+        self.delay_seconds = delay_seconds
+        self.tokens_per_minute = tokens_per_minute
+        self.rate_limited = 0
+        self.served: deque[tuple[float, int]] = deque()  # (time, tokens) of the answers given
         self.retry_after = 1
         self.faults: deque[str] = deque()
         self.requests: list[dict[str, Any]] = []
@@ -73,10 +87,12 @@ class FakeOpenAI(LoggedSite):
             return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
         body = await request.json()
         self.requests.append(body)
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
         fault = self.faults.popleft() if self.faults else None
         match fault:
             case None:
-                return _completion(body, self.answer(body))
+                return self._metered(body, self.answer(body))
             case "429":
                 response = _error(429, "Rate limit reached for requests", "requests", "rate_limit_exceeded")
                 response.headers["Retry-After"] = str(self.retry_after)
@@ -111,6 +127,30 @@ class FakeOpenAI(LoggedSite):
             case "truncated":
                 return _completion(body, '{"answer": "cut', finish_reason="length")
         raise ValueError(f"unknown fault {fault!r}")
+
+    def _metered(self, body: dict[str, Any], content: str) -> web.Response:
+        answer = _completion(body, content)
+        tokens = json.loads(answer.text or "{}")["usage"]["total_tokens"]
+        if self.tokens_per_minute is not None:
+            now = time.monotonic()
+            while self.served and self.served[0][0] <= now - 60:
+                self.served.popleft()
+            used = sum(spent for _, spent in self.served)
+            if used + tokens > self.tokens_per_minute:
+                self.rate_limited += 1
+                excess, wait = used + tokens - self.tokens_per_minute, 60.0
+                for at, spent in self.served:
+                    excess -= spent
+                    if excess <= 0:
+                        wait = at + 60 - now
+                        break
+                response = _error(
+                    429, "Rate limit reached for tokens per min", "tokens", "rate_limit_exceeded"
+                )
+                response.headers["Retry-After"] = f"{max(wait, 0.1):.1f}"
+                return response
+            self.served.append((now, tokens))
+        return answer
 
 
 def _completion(

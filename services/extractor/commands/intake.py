@@ -97,14 +97,14 @@ async def take_in(uow: UnitOfWork, pipeline: Pipeline, objects: ObjectStore, sou
     )
     if not chunks:
         await _skip(uow, pipeline, source, document, "no_text")
-        await store_items(uow, source, result.items, plan, extracted.metadata)
+        await store_items(uow, source, result.items, plan, extracted.metadata, markdown_key=None)
         return
     # The Markdown before the row that points at it (content-addressed: a retry rewrites it).
     markdown_key = content_key(result.markdown_sha256, tenant_key(source.tenant_id, "markdown"))
     await objects.put(markdown_key, result.markdown_gzip, content_type="text/markdown", gzipped=True)
     document = replace(document, markdown_key=markdown_key)
     await store.insert_document(conn, document, chunks)
-    await store_items(uow, source, result.items, plan, extracted.metadata)
+    await store_items(uow, source, result.items, plan, extracted.metadata, markdown_key=markdown_key)
     metrics.DOCUMENTS.labels(document.document_type, "indexing").inc()
     metrics.CHUNKS.labels(document.document_type).inc(len(chunks))
 

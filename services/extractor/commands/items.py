@@ -17,7 +17,9 @@ from services.extractor import store
 from services.extractor.domain.items import FoundItems, ItemsPlan, RecordPlan
 from services.extractor.domain.outcomes import DocumentRef
 from services.extractor.domain.products import product_identity
-from shared.events import ItemExtracted, ItemKind
+from services.extractor.domain.records import RecordResult
+from services.extractor.domain.records.completion import missing_required, schema_for_llm, wants_llm
+from shared.events import ItemExtracted, ItemKind, LlmTaskRequested
 from shared.uow import UnitOfWork
 
 
@@ -29,9 +31,16 @@ class Page(DocumentRef):
 
 
 async def store_items(
-    uow: UnitOfWork, page: Page, found: FoundItems, plan: ItemsPlan, metadata: dict[str, Any]
+    uow: UnitOfWork,
+    page: Page,
+    found: FoundItems,
+    plan: ItemsPlan,
+    metadata: dict[str, Any],
+    *,
+    markdown_key: str | None,
 ) -> None:
-    """The items of a freshly extracted page, its extractions and tags."""
+    """The items of a freshly extracted page, its extractions and tags; a record the job wants
+    an LLM to complete is asked for (from the page's Markdown)."""
     extractions: list[tuple[str, dict[str, Any], float | None]] = [("article_metadata", metadata, None)]
     if found.products:
         for product in found.products:
@@ -42,7 +51,7 @@ async def store_items(
         extractions.append(("products", {"products": [p.to_json() for p in found.products]}, confidence))
     if found.record is not None and plan.record is not None:
         record = found.record
-        await _announce_record(
+        result_id, _ = await _announce_record(
             uow,
             page,
             plan.record,
@@ -54,6 +63,8 @@ async def store_items(
             reused_from=None,
         )
         extractions.append(("schema_record", record.to_json(), record.confidence))
+        if markdown_key is not None and wants_llm(plan.llm_extraction, plan.record.definition, record):
+            await uow.outbox.publish(_llm_request(page, plan.record, result_id, record, markdown_key))
     await store.insert_extractions(
         uow.conn,
         tenant_id=page.tenant_id,
@@ -98,7 +109,7 @@ async def reannounce_items(uow: UnitOfWork, page: Page, plan: ItemsPlan) -> tupl
             schema_version=plan.record.version,
         )
         if previous is not None:
-            kept = await _announce_record(
+            _, kept = await _announce_record(
                 uow,
                 page,
                 plan.record,
@@ -166,8 +177,8 @@ async def _announce_record(
     confidence: float | None,
     field_confidence: dict[str, float],
     reused_from: UUID | None,
-) -> bool:
-    """Stores and announces the page's record; returns whether it is kept in the results."""
+) -> tuple[UUID, bool]:
+    """Stores and announces the page's record; returns its id and whether it is kept in the results."""
     kept = valid or not plan.strict_validation
     item_id = uuid4()
     await store.insert_result(
@@ -204,7 +215,28 @@ async def _announce_record(
             errors=errors,
         )
     )
-    return kept
+    return item_id, kept
+
+
+def _llm_request(
+    page: Page, plan: RecordPlan, result_id: UUID, record: RecordResult, markdown_key: str
+) -> LlmTaskRequested:
+    """The llm service is asked to complete the record from the page's Markdown; the result's
+    id is the request's, so its answer finds the record (and a redelivery is the same task)."""
+    return LlmTaskRequested(
+        tenant_id=page.tenant_id,
+        job_id=page.job_id,
+        run_id=page.run_id,
+        request_id=result_id,
+        kind="schema_extraction",
+        requested_by="extractor",
+        document_id=page.document_id,
+        input_s3_key=markdown_key,
+        input_content_hash=page.content_hash,
+        output_schema=schema_for_llm(plan.definition),
+        partial=record.data,
+        missing=missing_required(plan.definition, record),
+    )
 
 
 def _item_extracted(

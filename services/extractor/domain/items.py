@@ -44,6 +44,7 @@ class ItemsPlan:
     record: RecordPlan | None = None
     url_patterns: tuple[re.Pattern[str], ...] = ()
     brand_name: str | None = None
+    llm_extraction: str = "off"  # options.llm_extraction: "off", "missing" or "always"
 
     @classmethod
     def of(cls, config: JobConfig | None) -> ItemsPlan:
@@ -62,7 +63,7 @@ class ItemsPlan:
             else None
         )
         patterns = tuple(re.compile(pattern) for pattern in config.schema_url_patterns)
-        return cls(record, patterns, config.brand_name)
+        return cls(record, patterns, config.brand_name, config.llm_extraction)
 
     def wants_record(self, url: str | None) -> bool:
         if self.record is None:

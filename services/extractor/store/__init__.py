@@ -43,7 +43,9 @@ from services.extractor.store.items import (
     product,
     product_history,
     products,
+    result_for_revision,
     reusable_result,
+    revise_result,
     run_items,
 )
 from services.extractor.store.search import (
@@ -84,7 +86,9 @@ __all__ = [
     "product_history",
     "products",
     "request_run_deletion",
+    "result_for_revision",
     "reusable_result",
+    "revise_result",
     "run_is_deleted",
     "run_items",
     "run_tenant",

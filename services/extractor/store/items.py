@@ -337,3 +337,36 @@ async def document_extractions(conn: Connection, *, document_id: UUID) -> list[a
             WHERE document_id = $1 ORDER BY id""",
         document_id,
     )
+
+
+async def result_for_revision(conn: Connection, *, tenant_id: UUID, result_id: UUID) -> asyncpg.Record | None:
+    """A record, locked until the transaction ends (its LLM completion rewrites it)."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT * FROM results WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tenant_id, result_id
+    )
+    return row
+
+
+async def revise_result(
+    conn: Connection,
+    *,
+    result_id: UUID,
+    data: dict[str, Any],
+    valid: bool,
+    errors: list[dict[str, str]],
+    kept: bool,
+    confidence: float,
+    field_confidence: dict[str, float],
+) -> None:
+    await conn.execute(
+        """UPDATE results SET data = $2, valid = $3, errors = $4, kept = $5, confidence_score = $6,
+                              field_confidence = $7, source = 'llm'
+            WHERE id = $1""",
+        result_id,
+        data,
+        valid,
+        errors,
+        kept,
+        confidence,
+        field_confidence,
+    )

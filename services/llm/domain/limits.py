@@ -2,7 +2,9 @@
 Postgres): a requests-per-minute and a tokens-per-minute bucket, and a breaker.
 
 A call takes one request and its estimated tokens (prompt plus the most it may answer) before
-it goes; when the answer reports its usage, the difference is given back (or taken). A `429`
+it goes; when the answer reports its usage, the difference is given back (or taken). Endpoints
+count a sliding minute, so a bucket refills at 95% of the limit and holds at most 5% of it as
+burst: no 60 seconds can then go over the limit, and a steady load gets 95% of it. A `429`
 pauses every caller of the model for its `Retry-After`; `threshold` failures in a row (`5xx`,
 timeouts) pause it for `cooldown`. Times are Unix seconds.
 """
@@ -10,6 +12,9 @@ timeouts) pause it for `cooldown`. Times are Unix seconds.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+
+BURST_SHARE = 0.05
+_ROUNDING = 1e-6  # a bucket refilled to exactly what a call needs may fall short by a float's error
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,7 @@ class Admission:
 
 
 def fresh(limits: ModelLimits, now: float) -> ModelState:
-    return ModelState(limits.requests_per_minute or 0.0, limits.tokens_per_minute or 0.0, now)
+    return ModelState(_capacity(limits.requests_per_minute), _capacity(limits.tokens_per_minute), now)
 
 
 def admit(state: ModelState, limits: ModelLimits, *, estimated_tokens: int, now: float) -> Admission:
@@ -46,12 +51,12 @@ def admit(state: ModelState, limits: ModelLimits, *, estimated_tokens: int, now:
     refilled = _refill(state, limits, now)
     rpm, tpm = limits.requests_per_minute, limits.tokens_per_minute
     # A call larger than the whole token bucket would wait forever: it waits for a full bucket.
-    wanted = min(float(estimated_tokens), tpm) if tpm else 0.0
+    wanted = min(float(estimated_tokens), _capacity(tpm)) if tpm else 0.0
     waits = [0.0]
-    if rpm and refilled.requests < 1.0:
-        waits.append((1.0 - refilled.requests) * 60.0 / rpm)
-    if tpm and refilled.tokens < wanted:
-        waits.append((wanted - refilled.tokens) * 60.0 / tpm)
+    if rpm and refilled.requests < 1.0 - _ROUNDING:
+        waits.append((1.0 - refilled.requests) * 60.0 / _rate(rpm))
+    if tpm and refilled.tokens < wanted - _ROUNDING:
+        waits.append((wanted - refilled.tokens) * 60.0 / _rate(tpm))
     if max(waits) > 0:
         return Admission(refilled, max(waits))
     return Admission(
@@ -66,8 +71,9 @@ def settle(state: ModelState, limits: ModelLimits, *, estimated_tokens: int, use
     """The token bucket once a call's real usage is known."""
     if not limits.tokens_per_minute:
         return state
-    taken = min(float(estimated_tokens), limits.tokens_per_minute)
-    return replace(state, tokens=min(limits.tokens_per_minute, state.tokens + taken - used_tokens))
+    capacity = _capacity(limits.tokens_per_minute)
+    taken = min(float(estimated_tokens), capacity)
+    return replace(state, tokens=min(capacity, state.tokens + taken - used_tokens))
 
 
 def after_success(state: ModelState) -> ModelState:
@@ -90,9 +96,18 @@ def after_failure(
 
 
 def _refill(state: ModelState, limits: ModelLimits, now: float) -> ModelState:
-    elapsed = max(now - state.refilled_at, 0.0) / 60.0
-    requests = min(
-        limits.requests_per_minute or 0.0, state.requests + elapsed * (limits.requests_per_minute or 0.0)
-    )
-    tokens = min(limits.tokens_per_minute or 0.0, state.tokens + elapsed * (limits.tokens_per_minute or 0.0))
+    minutes = max(now - state.refilled_at, 0.0) / 60.0
+    rpm, tpm = limits.requests_per_minute, limits.tokens_per_minute
+    requests = min(_capacity(rpm), state.requests + minutes * _rate(rpm))
+    tokens = min(_capacity(tpm), state.tokens + minutes * _rate(tpm))
     return replace(state, requests=requests, tokens=tokens, refilled_at=now)
+
+
+def _capacity(limit: float | None) -> float:
+    """The most a bucket holds: 5% of the limit (at least one request or token)."""
+    return max(limit * BURST_SHARE, 1.0) if limit else 0.0
+
+
+def _rate(limit: float | None) -> float:
+    """What a bucket gains a minute: the rest of the limit."""
+    return limit * (1 - BURST_SHARE) if limit else 0.0

@@ -85,49 +85,13 @@ class Llm:
     async def start_run(
         self, *, tenant_id: UUID, job_id: UUID, queries: list[LlmQuery], **limits: Any
     ) -> UUID:
-        run_id = uuid4()
-        config = JobConfig.model_validate(
-            {
-                "seeds": ["https://shop.example/"],
-                "llm_queries": [q.model_dump() for q in queries],
-                "limits": limits,
-            }
-        )
-        await publish_direct(
-            self.settings,
-            [
-                JobCreated(
-                    tenant_id=tenant_id,
-                    job_id=job_id,
-                    run_id=run_id,
-                    config=config,
-                    created_at=datetime.now(UTC),
-                )
-            ],
-            source="test",
-        )
-        return run_id
+        return await start_run(self.settings, tenant_id=tenant_id, job_id=job_id, queries=queries, **limits)
 
     async def products(
         self, *, tenant_id: UUID, job_id: UUID, run_id: UUID, products: list[dict[str, Any]]
     ) -> None:
-        await publish_direct(
-            self.settings,
-            [
-                ItemExtracted(
-                    tenant_id=tenant_id,
-                    job_id=job_id,
-                    run_id=run_id,
-                    item_id=uuid4(),
-                    kind=ItemKind.PRODUCT,
-                    data=product,
-                    content_hash=f"page-{product['sku']}",
-                    product_hash=f"hash-{product['sku']}",
-                    changed=True,
-                )
-                for product in products
-            ],
-            source="test",
+        await publish_products(
+            self.settings, tenant_id=tenant_id, job_id=job_id, run_id=run_id, products=products
         )
 
     async def completed(self, expected: int, within: float = 60.0) -> list[LlmTaskCompleted]:
@@ -157,6 +121,49 @@ class Llm:
                 params={"tenant_id": str(tenant_id), **params},
                 headers={INTERNAL_TOKEN_HEADER: self.settings.internal_token},
             )
+
+
+async def start_run(
+    settings: Settings, *, tenant_id: UUID, job_id: UUID, queries: list[LlmQuery], **limits: Any
+) -> UUID:
+    """A run of a job with these queries (and limits) starts: its JobCreated."""
+    run_id = uuid4()
+    config = JobConfig.model_validate(
+        {
+            "seeds": ["https://shop.example/"],
+            "llm_queries": [q.model_dump() for q in queries],
+            "limits": limits,
+        }
+    )
+    created = JobCreated(
+        tenant_id=tenant_id, job_id=job_id, run_id=run_id, config=config, created_at=datetime.now(UTC)
+    )
+    await publish_direct(settings, [created], source="test")
+    return run_id
+
+
+async def publish_products(
+    settings: Settings, *, tenant_id: UUID, job_id: UUID, run_id: UUID, products: list[dict[str, Any]]
+) -> None:
+    """The extractor's ItemExtracted for each product (identified by its sku)."""
+    await publish_direct(
+        settings,
+        [
+            ItemExtracted(
+                tenant_id=tenant_id,
+                job_id=job_id,
+                run_id=run_id,
+                item_id=uuid4(),
+                kind=ItemKind.PRODUCT,
+                data=product,
+                content_hash=f"page-{product['sku']}",
+                product_hash=f"hash-{product['sku']}",
+                changed=True,
+            )
+            for product in products
+        ],
+        source="test",
+    )
 
 
 @contextlib.asynccontextmanager

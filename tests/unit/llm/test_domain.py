@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from uuid import uuid4
 
+import pytest
+
 from services.llm.domain import limits
 from services.llm.domain.failures import LlmError, failure_status, next_try_in
 from services.llm.domain.prompts import cache_key, content_hash, merge_parts, split_text
@@ -28,26 +30,40 @@ def test_endpoint_trouble_is_retried_with_backoff_and_a_bad_request_is_not() -> 
     assert failure_status("validation") == "failed"
 
 
-def test_the_buckets_let_calls_through_at_the_configured_pace() -> None:
+def test_the_buckets_never_let_a_minute_go_over_the_limit_and_a_steady_load_gets_most_of_it() -> None:
     state = limits.fresh(LIMITS, now=0.0)
-    for _ in range(60):  # a full minute's requests at once
-        admission = limits.admit(state, LIMITS, estimated_tokens=50, now=0.0)
-        assert admission.wait == 0
+    sent: list[float] = []
+    now = 0.0
+    while now < 300:  # five minutes of calls as fast as the limiter lets them go
+        admission = limits.admit(state, LIMITS, estimated_tokens=10, now=now)
+        if admission.wait:
+            now += admission.wait
+            state = admission.state
+            continue
         state = admission.state
-    blocked = limits.admit(state, LIMITS, estimated_tokens=50, now=0.0)
-    assert blocked.wait == 1.0  # one request a second comes back
-    assert limits.admit(blocked.state, LIMITS, estimated_tokens=50, now=1.0).wait == 0
+        sent.append(now)
+    for start in range(0, 240, 7):  # any sliding minute
+        assert sum(1 for at in sent if start <= at < start + 60) <= 60
+    steady = sum(1 for at in sent if 60 <= at < 300) / 4
+    assert steady >= 0.9 * 60
 
 
 def test_tokens_are_reserved_before_a_call_and_settled_after_it() -> None:
-    state = limits.admit(limits.fresh(LIMITS, 0.0), LIMITS, estimated_tokens=5_000, now=0.0).state
-    assert state.tokens == 1_000
-    assert limits.admit(state, LIMITS, estimated_tokens=2_000, now=0.0).wait == 10.0  # 1,000 tokens short
-    settled = limits.settle(state, LIMITS, estimated_tokens=5_000, used_tokens=1_200)
-    assert settled.tokens == 4_800  # the 3,800 reserved but not used come back
-    # A call larger than the whole bucket waits for a full bucket, not forever.
-    huge = limits.admit(limits.fresh(LIMITS, 0.0), LIMITS, estimated_tokens=60_000, now=0.0)
+    # 6,000 tokens a minute: a burst of 300 at most, 95 tokens a second back.
+    state = limits.fresh(LIMITS, 0.0)
+    assert state.tokens == 300
+    reserved = limits.admit(state, LIMITS, estimated_tokens=250, now=0.0).state
+    assert reserved.tokens == 50
+    assert limits.admit(reserved, LIMITS, estimated_tokens=250, now=0.0).wait == pytest.approx(200 / 95)
+    settled = limits.settle(reserved, LIMITS, estimated_tokens=250, used_tokens=100)
+    assert settled.tokens == 200  # the 150 reserved but not used come back
+    # A call larger than the whole bucket waits for a full bucket, not forever, and its real
+    # usage is owed afterwards.
+    huge = limits.admit(limits.fresh(LIMITS, 0.0), LIMITS, estimated_tokens=5_000, now=0.0)
     assert huge.wait == 0 and huge.state.tokens == 0
+    owed = limits.settle(huge.state, LIMITS, estimated_tokens=5_000, used_tokens=2_000)
+    assert owed.tokens == -1_700
+    assert limits.admit(owed, LIMITS, estimated_tokens=10, now=0.0).wait == pytest.approx(1_710 / 95)
 
 
 def test_a_429_pauses_every_caller_and_repeated_failures_open_the_breaker() -> None:

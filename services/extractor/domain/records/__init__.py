@@ -41,7 +41,14 @@ from services.extractor.domain.records.mapping import (
 )
 from services.extractor.domain.structured import StructuredData, StructuredItem, html_tree, parse_structured
 
-__all__ = ["RecordResult", "extract_record", "schema_problems"]
+__all__ = [
+    "RecordResult",
+    "compiled_schema",
+    "extract_record",
+    "overall_confidence",
+    "schema_problems",
+    "validation_errors",
+]
 
 _PAGE_CONFIDENCE = 0.9
 _MISFIT_PENALTY = 0.5  # a value found but not of the schema's type
@@ -75,6 +82,11 @@ def schema_problems(definition: Mapping[str, Any]) -> list[str]:
     """Why a definition cannot be an extractor schema (empty when it can): not a Draft 2020-12
     schema, not of an object, or an annotation that does not compile."""
     return list(_compiled(_canonical(definition))[0])
+
+
+def compiled_schema(definition: Mapping[str, Any]) -> tuple[tuple[str, ...], Draft202012Validator | None]:
+    """The problems of a definition and, without any, its validator (cached per schema)."""
+    return _compiled(_canonical(definition))
 
 
 def _canonical(definition: Mapping[str, Any]) -> str:
@@ -134,8 +146,8 @@ def extract_record(
         for key, value in page.item.properties.items():
             if loose(key) not in named and not key.startswith("@") and value not in (None, "", []):
                 record.setdefault(key, _without_types(value))
-    errors = _errors(validator, record)
-    return RecordResult(record, not errors, errors, _overall(schema, confidence), confidence)
+    errors = validation_errors(validator, record)
+    return RecordResult(record, not errors, errors, overall_confidence(schema, confidence), confidence)
 
 
 @dataclass(frozen=True)
@@ -267,7 +279,7 @@ def _specs(spec: Mapping[str, Any], path: str) -> list[tuple[str, dict[str, Any]
     return found
 
 
-def _errors(validator: Draft202012Validator, record: dict[str, Any]) -> list[dict[str, str]]:
+def validation_errors(validator: Draft202012Validator, record: dict[str, Any]) -> list[dict[str, str]]:
     errors = sorted(validator.iter_errors(record), key=lambda error: list(map(str, error.absolute_path)))
     return [_error(error) for error in errors[:_MAX_ERRORS]]
 
@@ -280,7 +292,7 @@ def _error(error: ValidationError) -> dict[str, str]:
     return {"path": pointer, "message": error.message}
 
 
-def _overall(schema: dict[str, Any], confidence: dict[str, float]) -> float:
+def overall_confidence(schema: dict[str, Any], confidence: dict[str, float]) -> float:
     required = set(schema.get("required", []))
     weights = {name: 2.0 if name in required else 1.0 for name in schema.get("properties", {})}
     total = sum(weights.values())

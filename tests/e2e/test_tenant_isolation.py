@@ -15,18 +15,20 @@ from uuid import uuid4
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from shared.config import Settings
 from shared.events import JobSubmitted
 from shared.producer import publish_direct
 from shared.service import ServiceRuntime, running
 from tests.sites.image_site import KEYWORD, RULES, ImageSite
+from tests.sites.openai_server import FakeOpenAI
 from tests.sites.search_engines import FakeSearxng
 from tests.support import wait_until
 from trawl.api_commands import bootstrap_tenant
 from trawl.client import TrawlClient
 from trawl.crawling import follow
-from trawl.demo import DEMO_SITE, demo_settings
+from trawl.demo import DEMO_SITE, demo_settings, serving_demo_site
 from trawl.images import follow_validation
 from trawl.registry import all_specs
 
@@ -61,15 +63,31 @@ class World:
 
 @pytest.fixture
 async def world(settings: Settings) -> AsyncIterator[World]:
-    async with ImageSite() as site, FakeSearxng(site.search_index()) as searxng:
-        settings = demo_settings(settings).model_copy(update={"searxng_url": searxng.base_url})
+    async with (
+        ImageSite() as site,
+        FakeSearxng(site.search_index()) as searxng,
+        FakeOpenAI() as model,
+        serving_demo_site() as demo_url,
+    ):
+        settings = demo_settings(settings).model_copy(
+            update={
+                "searxng_url": searxng.base_url,
+                "llm_url": model.api_url,
+                "llm_api_key": SecretStr(model.api_key),
+                "llm_poll_seconds": 0.1,
+            }
+        )
         others = [
             ServiceRuntime(spec, settings, http_port=0) for spec in all_specs() if spec.name != "ingest"
         ]
         async with running(others):
             urls = {runtime.spec.name: runtime.http.url for runtime in others if runtime.http is not None}
             wired = settings.model_copy(
-                update={"extractor_internal_url": urls["extractor"], "crawler_internal_url": urls["crawler"]}
+                update={
+                    "extractor_internal_url": urls["extractor"],
+                    "crawler_internal_url": urls["crawler"],
+                    "llm_internal_url": urls["llm"],
+                }
             )
             ingest_spec = next(spec for spec in all_specs() if spec.name == "ingest")
             async with running([ServiceRuntime(ingest_spec, wired, http_port=0)]) as (ingest,):
@@ -82,7 +100,7 @@ async def world(settings: Settings) -> AsyncIterator[World]:
                     _client(api, b.key.plaintext) as other,
                     TrawlClient(api, a.key.plaintext) as trawl,
                 ):
-                    ids = await _resources_of(owner, trawl) | {
+                    ids = await _resources_of(owner, trawl, demo_url) | {
                         "submission_id": await _submission_of(wired, trawl)
                     }
                     viewer_key = await _viewer_key(owner)
@@ -102,7 +120,7 @@ def _client(api: str, key: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=api, headers={"Authorization": f"Bearer {key}"}, timeout=60)
 
 
-async def _resources_of(owner: httpx.AsyncClient, trawl: TrawlClient) -> dict[str, str]:
+async def _resources_of(owner: httpx.AsyncClient, trawl: TrawlClient, demo_url: str) -> dict[str, str]:
     """One resource of every kind for tenant A, made through the API."""
     project = (await owner.post("/v1/projects", json={"name": "isolated"})).json()
     schema = (
@@ -134,6 +152,7 @@ async def _resources_of(owner: httpx.AsyncClient, trawl: TrawlClient) -> dict[st
     products = (await owner.get("/v1/products")).json()["products"]
     assert len(products) == 2, products
     key = (await owner.post("/v1/keys", json={"name": "spare"})).json()
+    session, task = await _llm_task_of(owner, trawl, demo_url)
     return {
         "project_id": project["id"],
         "schema_id": schema["id"],
@@ -143,7 +162,32 @@ async def _resources_of(owner: httpx.AsyncClient, trawl: TrawlClient) -> dict[st
         "document_id": uploaded["documents"][0]["document_id"],
         "product_id": products[0]["id"],
         "key_id": key["id"],
+        "session_id": session,
+        "task_id": task,
     }
+
+
+async def _llm_task_of(owner: httpx.AsyncClient, trawl: TrawlClient, demo_url: str) -> tuple[str, str]:
+    """An LLM session and one of its tasks: a job's query over a product page it crawls."""
+    query = {"name": "describe", "prompt": "Describe this product in one line."}
+    job = await trawl.create_job(
+        {
+            "name": "one product",
+            "seeds": [f"{demo_url}/products/sea-boots.html"],
+            "llm_queries": [query],
+            "limits": {"max_pages": 1, "max_depth": 0},
+        }
+    )
+    run = await follow(trawl, (await trawl.start_run(job["id"]))["id"], wait_seconds=120)
+    assert run["status"] == "completed", run
+
+    async def answered() -> list[dict[str, Any]]:
+        sessions: list[dict[str, Any]] = (await owner.get("/v1/llm/sessions")).json()["sessions"]
+        return [s for s in sessions if s["run_id"] == run["id"] and s["tasks"].get("completed")]
+
+    (session,) = await wait_until(answered, within=60, what="the product's LLM task")
+    tasks = (await owner.get(f"/v1/llm/sessions/{session['id']}/tasks")).json()["tasks"]
+    return session["id"], tasks[0]["id"]
 
 
 async def _submission_of(settings: Settings, trawl: TrawlClient) -> str:

@@ -1,8 +1,8 @@
 """Property-based requests from the OpenAPI document (schemathesis) against the real ingest
 service: whatever a client sends, the API answers without a 5xx.
 
-Schemathesis calls the API synchronously, so the services (ingest, and the crawler and the
-extractor its internal calls reach) run on their own event loop in a thread.
+Schemathesis calls the API synchronously, so the services (ingest, and the crawler, the
+extractor and the llm service its internal calls reach) run on their own event loop in a thread.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from services.crawler.app import SPEC as CRAWLER
 from services.extractor.app import SPEC as EXTRACTOR
 from services.ingest import commands
 from services.ingest.app import SPEC
+from services.llm.app import SPEC as LLM
 from shared.config import Settings
 from shared.service import ServiceRuntime
 
@@ -43,10 +44,12 @@ def live_api(settings: Settings) -> Iterator[LiveApi]:
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    # The real services behind ingest's internal calls: search, a run's URLs, items, products.
+    # The real services behind ingest's internal calls: search, a run's URLs, items, products,
+    # LLM sessions and tasks.
     backends = [
         ServiceRuntime(CRAWLER, settings, http_port=0),
         ServiceRuntime(EXTRACTOR, settings.model_copy(update={"qdrant_path": ":memory:"}), http_port=0),
+        ServiceRuntime(LLM, settings, http_port=0),
     ]
     runtime: ServiceRuntime | None = None
 
@@ -54,14 +57,15 @@ def live_api(settings: Settings) -> Iterator[LiveApi]:
         nonlocal runtime
         for backend in backends:
             await backend.start()
-        crawler, extractor = (backend.http for backend in backends)
-        assert crawler is not None and extractor is not None
+        crawler, extractor, llm = (backend.http for backend in backends)
+        assert crawler is not None and extractor is not None and llm is not None
         generous = settings.model_copy(
             update={
                 "rate_limit_burst": 100_000,
                 "rate_limit_per_second": 10_000.0,
                 "crawler_internal_url": crawler.url,
                 "extractor_internal_url": extractor.url,
+                "llm_internal_url": llm.url,
             }
         )
         runtime = ServiceRuntime(SPEC, generous, http_port=0)

@@ -98,11 +98,16 @@ async def main(args: argparse.Namespace, base: Settings) -> None:
                 await wait_until(lambda: completed(first), within=3600, interval=0.2)
                 seconds = time.perf_counter() - started
                 calls, refused = len(server.requests), server.rate_limited
-                served = list(server.served)
-                tokens = sum(spent for _, spent in served)
-                begun = served[0][0]
-                steady = [spent for at, spent in served if at >= begun + 60]
-                steady_minutes = (served[-1][0] - begun - 60) / 60 if len(steady) > 1 else 0.0
+                spent = await pool.fetch(
+                    """SELECT extract(epoch FROM completed_at) AS at,
+                              prompt_tokens + completion_tokens AS tokens
+                         FROM llm_tasks WHERE run_id = $1 ORDER BY completed_at""",
+                    first,
+                )
+                tokens = sum(row["tokens"] for row in spent)
+                begun = float(spent[0]["at"])
+                steady = [row["tokens"] for row in spent if float(row["at"]) >= begun + 60]
+                steady_minutes = (float(spent[-1]["at"]) - begun - 60) / 60 if len(steady) > 1 else 0.0
 
                 again_started = time.perf_counter()
                 second = await start_run(settings, tenant, job, args.tasks)

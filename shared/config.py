@@ -165,6 +165,10 @@ class Settings(BaseSettings):
     )
 
     # Ingest.
+    credits_per_page: float = Field(default=1.0, ge=0, description="credits a fetched page costs")
+    credits_per_thousand_tokens: float = Field(
+        default=1.0, ge=0, description="credits a thousand LLM tokens cost"
+    )
     api_url: str | None = Field(
         default=None, description="public API base URL the CLI talks to (default: ingest's local port)"
     )

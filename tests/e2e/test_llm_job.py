@@ -5,6 +5,9 @@ the rules leave incomplete, completed by the model."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from uuid import uuid4
 
 import httpx
@@ -36,62 +39,52 @@ QUERY = {
 
 
 async def test_a_jobs_query_runs_over_every_product_it_finds(settings: Settings) -> None:
-    async with FakeOpenAI() as model, ShopSite() as site:
-        configured = demo_settings(settings).model_copy(
-            update={
-                "llm_url": model.api_url,
-                "llm_api_key": SecretStr(model.api_key),
-                "llm_poll_seconds": 0.1,
+    async with _shop_and_model(settings) as shop:
+        site, client, http, api, wired = shop.site, shop.client, shop.http, shop.api, shop.wired
+        job = await client.create_job(
+            {
+                "name": "pitches",
+                "seeds": [site.url("/shop?page=1")],
+                "pagination": {"type": "next_button", "next_selector": "a.next"},
+                "llm_queries": [QUERY],
+                "limits": {"max_pages": 50, "max_depth": 3},
             }
         )
-        async with public_api(configured) as (api, wired):
-            made = await bootstrap_tenant(wired, "llm-shop", "llm@localhost")
-            headers = {"Authorization": f"Bearer {made.key.plaintext}"}
-            async with (
-                TrawlClient(api, made.key.plaintext) as client,
-                httpx.AsyncClient(base_url=api, headers=headers, timeout=60) as http,
-            ):
-                job = await client.create_job(
-                    {
-                        "name": "pitches",
-                        "seeds": [site.url("/shop?page=1")],
-                        "pagination": {"type": "next_button", "next_selector": "a.next"},
-                        "llm_queries": [QUERY],
-                        "limits": {"max_pages": 50, "max_depth": 3},
-                    }
-                )
-                run = await follow(client, (await client.start_run(job["id"]))["id"], wait_seconds=180)
-                assert run["status"] == "completed", run
+        run = await follow(client, (await client.start_run(job["id"]))["id"], wait_seconds=180)
+        assert run["status"] == "completed", run
 
-                async def all_answered() -> bool:
-                    listed = (await http.get("/v1/llm/sessions")).json()["sessions"]
-                    return bool(listed) and listed[0]["tasks"].get("completed") == len(PRODUCTS)
+        async def all_answered() -> bool:
+            listed = (await http.get("/v1/llm/sessions")).json()["sessions"]
+            return bool(listed) and listed[0]["tasks"].get("completed") == len(PRODUCTS)
 
-                await wait_until(all_answered, within=90, interval=0.5, what="every product's task")
-                (session,) = (await http.get("/v1/llm/sessions")).json()["sessions"]
-                assert session["run_id"] == run["id"] and session["prompt_tokens"] > 0
-                tasks = (await http.get(f"/v1/llm/sessions/{session['id']}/tasks")).json()["tasks"]
-                assert sorted(task["product_name"] for task in tasks) == sorted(p.name for p in PRODUCTS)
-                assert {task["query_name"] for task in tasks} == {"pitch"}
-                one = (await http.get(f"/v1/llm/tasks/{tasks[0]['id']}")).json()
-                async with httpx.AsyncClient() as anyone:
-                    output = (await anyone.get(one["output_url"])).json()
-                assert output["output"] == {"pitch": "text"}
-                failed = await http.get(
-                    f"/v1/llm/sessions/{session['id']}/tasks", params={"status": "failed"}
-                )
-                assert failed.json()["tasks"] == []
-                assert (await http.post(f"/v1/llm/sessions/{session['id']}/retry")).json() == {"retried": 0}
-                usage = (await http.get("/v1/usage")).json()
-                assert usage["tokens"] == session["prompt_tokens"] + session["completion_tokens"]
+        await wait_until(all_answered, within=90, interval=0.5, what="every product's task")
+        (session,) = (await http.get("/v1/llm/sessions")).json()["sessions"]
+        assert session["run_id"] == run["id"] and session["prompt_tokens"] > 0
+        tasks = (await http.get(f"/v1/llm/sessions/{session['id']}/tasks")).json()["tasks"]
+        assert sorted(task["product_name"] for task in tasks) == sorted(p.name for p in PRODUCTS)
+        assert {task["query_name"] for task in tasks} == {"pitch"}
+        one = (await http.get(f"/v1/llm/tasks/{tasks[0]['id']}")).json()
+        async with httpx.AsyncClient() as anyone:
+            output = (await anyone.get(one["output_url"])).json()
+        assert output["output"] == {"pitch": "text"}
+        failed = await http.get(f"/v1/llm/sessions/{session['id']}/tasks", params={"status": "failed"})
+        assert failed.json()["tasks"] == []
+        assert (await http.post(f"/v1/llm/sessions/{session['id']}/retry")).json() == {"retried": 0}
+        usage = (await http.get("/v1/usage")).json()
+        assert usage["tokens"] == session["prompt_tokens"] + session["completion_tokens"]
+        # Credits at the default rates: one a page fetched, one a thousand tokens.
+        assert usage["credits_charged"] == round(usage["pages_fetched"] + usage["tokens"] / 1000, 4)
+        charged = (await client.run(run["id"]))["progress"]
+        assert charged["credits_charged"] == round(charged["pages_fetched"] + charged["tokens"] / 1000, 4)
+        assert charged["tokens"] == usage["tokens"]
 
-                other = await bootstrap_tenant(wired, "other", "other@localhost")
-                stranger = {"Authorization": f"Bearer {other.key.plaintext}"}
-                async with httpx.AsyncClient(base_url=api, headers=stranger, timeout=30) as outsider:
-                    assert (await outsider.get("/v1/llm/sessions")).json()["sessions"] == []
-                    assert (await outsider.get(f"/v1/llm/tasks/{tasks[0]['id']}")).status_code == 404
-                    assert (await outsider.post(f"/v1/llm/sessions/{session['id']}/retry")).status_code == 404
-                    assert (await outsider.get(f"/v1/llm/sessions/{uuid4()}/tasks")).status_code == 404
+        other = await bootstrap_tenant(wired, "other", "other@localhost")
+        stranger = {"Authorization": f"Bearer {other.key.plaintext}"}
+        async with httpx.AsyncClient(base_url=api, headers=stranger, timeout=30) as outsider:
+            assert (await outsider.get("/v1/llm/sessions")).json()["sessions"] == []
+            assert (await outsider.get(f"/v1/llm/tasks/{tasks[0]['id']}")).status_code == 404
+            assert (await outsider.post(f"/v1/llm/sessions/{session['id']}/retry")).status_code == 404
+            assert (await outsider.get(f"/v1/llm/sessions/{uuid4()}/tasks")).status_code == 404
 
 
 RECORD_SCHEMA = {
@@ -107,6 +100,63 @@ RECORD_SCHEMA = {
 
 
 async def test_records_the_rules_leave_incomplete_are_completed_by_the_model(settings: Settings) -> None:
+    async with _shop_and_model(settings) as shop:
+        site, model, client, http = shop.site, shop.model, shop.client, shop.http
+        schema = await http.post("/v1/extractor-schemas", json={"name": "care", "definition": RECORD_SCHEMA})
+        assert schema.status_code == 201, schema.text
+        job = await client.create_job(
+            {
+                "name": "care",
+                "kind": "scrape",
+                "seeds": [site.url("/shop?page=1")],
+                "pagination": {"type": "next_button", "next_selector": "a.next"},
+                "extractor_schema_id": schema.json()["id"],
+                "options": {"schema_url_patterns": ["/product/"], "llm_extraction": "missing"},
+                "limits": {"max_pages": 50, "max_depth": 3},
+            }
+        )
+        run = await follow(client, (await client.start_run(job["id"]))["id"], wait_seconds=180)
+        assert run["status"] == "completed", run
+
+        async def records() -> list[dict[str, object]]:
+            page = await http.get(
+                f"/v1/runs/{run['id']}/items", params={"kind": "schema_result", "limit": 100}
+            )
+            found: list[dict[str, object]] = page.json()["items"]
+            return found
+
+        async def all_completed() -> bool:
+            found = await records()
+            return len(found) == len(PRODUCTS) and all(record["valid"] for record in found)
+
+        await wait_until(all_completed, within=90, interval=0.5, what="every record completed by the model")
+        for record in await records():
+            data = record["data"]
+            assert isinstance(data, dict)
+            assert data["care_instructions"] == "text"  # the model's answer
+            assert data["name"] in {product.name for product in PRODUCTS}  # the rules' answer kept
+        extraction_requests = [
+            request for request in model.requests if "Page text" in request["messages"][-1]["content"]
+        ]
+        assert len(extraction_requests) == len(PRODUCTS)
+        progress = (await client.run(run["id"]))["progress"]
+        assert progress["items_found"] == progress["items_extracted"] == 2 * len(PRODUCTS)
+
+
+@dataclass
+class _Shop:
+    site: ShopSite
+    model: FakeOpenAI
+    api: str
+    wired: Settings
+    client: TrawlClient
+    http: httpx.AsyncClient
+
+
+@contextlib.asynccontextmanager
+async def _shop_and_model(settings: Settings) -> AsyncIterator[_Shop]:
+    """The test shop, a model endpoint, the five services configured for it, and a new tenant's
+    clients of the public API."""
     async with FakeOpenAI() as model, ShopSite() as site:
         configured = demo_settings(settings).model_copy(
             update={
@@ -116,52 +166,10 @@ async def test_records_the_rules_leave_incomplete_are_completed_by_the_model(set
             }
         )
         async with public_api(configured) as (api, wired):
-            made = await bootstrap_tenant(wired, "llm-records", "records@localhost")
+            made = await bootstrap_tenant(wired, f"llm-{uuid4().hex[:6]}", "llm@localhost")
             headers = {"Authorization": f"Bearer {made.key.plaintext}"}
             async with (
                 TrawlClient(api, made.key.plaintext) as client,
                 httpx.AsyncClient(base_url=api, headers=headers, timeout=60) as http,
             ):
-                schema = await http.post(
-                    "/v1/extractor-schemas", json={"name": "care", "definition": RECORD_SCHEMA}
-                )
-                assert schema.status_code == 201, schema.text
-                job = await client.create_job(
-                    {
-                        "name": "care",
-                        "kind": "scrape",
-                        "seeds": [site.url("/shop?page=1")],
-                        "pagination": {"type": "next_button", "next_selector": "a.next"},
-                        "extractor_schema_id": schema.json()["id"],
-                        "options": {"schema_url_patterns": ["/product/"], "llm_extraction": "missing"},
-                        "limits": {"max_pages": 50, "max_depth": 3},
-                    }
-                )
-                run = await follow(client, (await client.start_run(job["id"]))["id"], wait_seconds=180)
-                assert run["status"] == "completed", run
-
-                async def records() -> list[dict[str, object]]:
-                    page = await http.get(
-                        f"/v1/runs/{run['id']}/items", params={"kind": "schema_result", "limit": 100}
-                    )
-                    found: list[dict[str, object]] = page.json()["items"]
-                    return found
-
-                async def all_completed() -> bool:
-                    found = await records()
-                    return len(found) == len(PRODUCTS) and all(record["valid"] for record in found)
-
-                await wait_until(
-                    all_completed, within=90, interval=0.5, what="every record completed by the model"
-                )
-                for record in await records():
-                    data = record["data"]
-                    assert isinstance(data, dict)
-                    assert data["care_instructions"] == "text"  # the model's answer
-                    assert data["name"] in {product.name for product in PRODUCTS}  # the rules' answer kept
-                extraction_requests = [
-                    request for request in model.requests if "Page text" in request["messages"][-1]["content"]
-                ]
-                assert len(extraction_requests) == len(PRODUCTS)
-                progress = (await client.run(run["id"]))["progress"]
-                assert progress["items_found"] == progress["items_extracted"] == 2 * len(PRODUCTS)
+                yield _Shop(site, model, api, wired, client, http)

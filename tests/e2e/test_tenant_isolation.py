@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from shared.config import Settings
 from shared.events import JobSubmitted
 from shared.producer import publish_direct
-from shared.service import ServiceRuntime, running
+from tests.e2e.stack import public_api
 from tests.sites.image_site import KEYWORD, RULES, ImageSite
 from tests.sites.openai_server import FakeOpenAI
 from tests.sites.search_engines import FakeSearxng
@@ -30,7 +30,6 @@ from trawl.client import TrawlClient
 from trawl.crawling import follow
 from trawl.demo import DEMO_SITE, demo_settings, serving_demo_site
 from trawl.images import follow_validation
-from trawl.registry import all_specs
 
 pytestmark = pytest.mark.integration
 
@@ -77,43 +76,28 @@ async def world(settings: Settings) -> AsyncIterator[World]:
                 "llm_poll_seconds": 0.1,
             }
         )
-        others = [
-            ServiceRuntime(spec, settings, http_port=0) for spec in all_specs() if spec.name != "ingest"
-        ]
-        async with running(others):
-            urls = {runtime.spec.name: runtime.http.url for runtime in others if runtime.http is not None}
-            wired = settings.model_copy(
-                update={
-                    "extractor_internal_url": urls["extractor"],
-                    "crawler_internal_url": urls["crawler"],
-                    "llm_internal_url": urls["llm"],
+        async with public_api(settings) as (api, wired):
+            a = await bootstrap_tenant(wired, "tenant-a", "a@localhost")
+            b = await bootstrap_tenant(wired, "tenant-b", "b@localhost")
+            async with (
+                _client(api, a.key.plaintext) as owner,
+                _client(api, b.key.plaintext) as other,
+                TrawlClient(api, a.key.plaintext) as trawl,
+            ):
+                ids = await _resources_of(owner, trawl, demo_url) | {
+                    "submission_id": await _submission_of(wired, trawl)
                 }
-            )
-            ingest_spec = next(spec for spec in all_specs() if spec.name == "ingest")
-            async with running([ServiceRuntime(ingest_spec, wired, http_port=0)]) as (ingest,):
-                assert ingest.http is not None
-                api = ingest.http.url
-                a = await bootstrap_tenant(wired, "tenant-a", "a@localhost")
-                b = await bootstrap_tenant(wired, "tenant-b", "b@localhost")
-                async with (
-                    _client(api, a.key.plaintext) as owner,
-                    _client(api, b.key.plaintext) as other,
-                    TrawlClient(api, a.key.plaintext) as trawl,
-                ):
-                    ids = await _resources_of(owner, trawl, demo_url) | {
-                        "submission_id": await _submission_of(wired, trawl)
-                    }
-                    viewer_key = await _viewer_key(owner)
-                    read_key = (await owner.post("/v1/keys", json={"name": "ro", "scopes": ["read"]})).json()
-                    async with _client(api, viewer_key) as viewer, _client(api, read_key["key"]) as read_only:
-                        spec = (await owner.get("/openapi.json")).json()
-                        operations = [
-                            (method, path)
-                            for path, item in spec["paths"].items()
-                            for method in item
-                            if method in ("get", *MUTATING)
-                        ]
-                        yield World(api, owner, other, viewer, read_only, ids, operations)
+                viewer_key = await _viewer_key(owner)
+                read_key = (await owner.post("/v1/keys", json={"name": "ro", "scopes": ["read"]})).json()
+                async with _client(api, viewer_key) as viewer, _client(api, read_key["key"]) as read_only:
+                    spec = (await owner.get("/openapi.json")).json()
+                    operations = [
+                        (method, path)
+                        for path, item in spec["paths"].items()
+                        for method in item
+                        if method in ("get", *MUTATING)
+                    ]
+                    yield World(api, owner, other, viewer, read_only, ids, operations)
 
 
 def _client(api: str, key: str) -> httpx.AsyncClient:

@@ -9,6 +9,7 @@ from fastapi import Query, Response
 
 from services.ingest import commands, store
 from services.ingest.domain.access import Role, Scope, allowed
+from services.ingest.domain.credits import credits_charged
 from services.ingest.http.deps import Admin, Context, Principal, Reader, Writer
 from services.ingest.http.models import (
     AuditOut,
@@ -78,6 +79,12 @@ async def usage(principal: Reader, context: Context) -> UsageOut:
         period=period.strftime("%Y-%m"),
         pages_fetched=used["pages_fetched"],
         tokens=used["tokens"],
+        credits_charged=credits_charged(
+            used["pages_fetched"],
+            used["tokens"],
+            per_page=context.settings.credits_per_page,
+            per_thousand_tokens=context.settings.credits_per_thousand_tokens,
+        ),
         quota_pages_monthly=tenant["quota_pages_monthly"],
         active_runs=active,
         max_active_runs=tenant["max_active_runs"],

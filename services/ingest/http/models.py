@@ -52,6 +52,7 @@ class UsageOut(BaseModel):
     period: str = Field(description="the month counted, YYYY-MM")
     pages_fetched: int
     tokens: int
+    credits_charged: float = Field(description="this month's pages and tokens, at the configured rates")
     quota_pages_monthly: int
     active_runs: int
     max_active_runs: int
@@ -263,6 +264,9 @@ class Progress(BaseModel):
     items_extracted: int = Field(description="of those, kept (strict validation keeps invalid records out)")
     llm_tasks_done: int
     tokens: int
+    credits_charged: float = Field(
+        description="pages fetched and LLM tokens, at TRAWL_CREDITS_PER_PAGE and _PER_THOUSAND_TOKENS"
+    )
     errors: int
     extractor_outcomes: int
     refusals: dict[str, int] = Field(

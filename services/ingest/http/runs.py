@@ -12,23 +12,33 @@ from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from services.ingest import commands, store
+from services.ingest.domain.credits import credits_charged
 from services.ingest.domain.progress import TERMINAL
 from services.ingest.http.deps import ApiContext, Context, Principal, Reader, Writer
 from services.ingest.http.internal import ask, tenant_params
 from services.ingest.http.models import Progress, RunOut
 from services.ingest.http.problems import Problem, not_found
 from services.ingest.http.routing import api_router
+from shared.config import Settings
 from shared.internal_api import MAX_RUN_URLS, RUN_SEARCHES_PATH, RUN_URLS_PATH, RunSearches, RunUrls, UrlState
 
 router = api_router("runs")
 
-_PROGRESS_FIELDS = tuple(Progress.model_fields)
+_PROGRESS_FIELDS = tuple(name for name in Progress.model_fields if name != "credits_charged")
 _SSE_POLL_SECONDS = 0.5
 _SSE_HEARTBEAT_SECONDS = 15.0
 
 
-def run_out(row: dict[str, Any]) -> RunOut:
-    progress = Progress.model_validate({name: row[name] for name in _PROGRESS_FIELDS})
+def run_out(row: dict[str, Any], settings: Settings) -> RunOut:
+    credits = credits_charged(
+        row["pages_fetched"],
+        row["tokens"],
+        per_page=settings.credits_per_page,
+        per_thousand_tokens=settings.credits_per_thousand_tokens,
+    )
+    progress = Progress.model_validate(
+        {name: row[name] for name in _PROGRESS_FIELDS} | {"credits_charged": credits}
+    )
     return RunOut.model_validate({**row, "progress": progress})
 
 
@@ -37,7 +47,7 @@ async def load_run(context: ApiContext, principal: Principal, run_id: UUID) -> R
         row = await store.run_with_progress(conn, run_id=run_id, tenant_id=principal.tenant_id)
     if row is None:
         raise not_found("run", run_id)
-    return run_out(row)
+    return run_out(row, context.settings)
 
 
 @router.get("/runs", response_model=list[RunOut])
@@ -52,7 +62,7 @@ async def list_runs(
         rows = await store.list_runs(
             conn, tenant_id=principal.tenant_id, job_id=job_id, status=status, limit=limit
         )
-    return [run_out(row) for row in rows]
+    return [run_out(row, context.settings) for row in rows]
 
 
 @router.get("/runs/{run_id}", response_model=RunOut)
@@ -91,7 +101,7 @@ async def run_events(
             quiet += _SSE_POLL_SECONDS
             async with context.db.connection() as conn:
                 row = await store.run_with_progress(conn, run_id=run_id, tenant_id=principal.tenant_id)
-            current = None if row is None else run_out(row)
+            current = None if row is None else run_out(row, context.settings)
         yield f"event: end\ndata: {json.dumps({'status': 'deleted'})}\n\n"
 
     return StreamingResponse(

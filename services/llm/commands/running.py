@@ -125,8 +125,11 @@ async def _answer(runner: Runner, task: LeasedTask) -> _Answer:
     answer = _Answer({})
     outputs: list[dict[str, Any]] = []
     for messages in conversations:
-        estimated = sum(estimate_tokens(message["content"]) for message in messages)
-        await _admitted(runner, estimated + runner.model.max_output_tokens)
+        # Reserved: the prompt and the most the answer may take; what is not used comes back.
+        estimated = (
+            sum(estimate_tokens(message["content"]) for message in messages) + runner.model.max_output_tokens
+        )
+        await _admitted(runner, estimated)
         started = time.monotonic()
         try:
             completion = await runner.model.answer(messages, task.output_schema)

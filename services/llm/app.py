@@ -11,7 +11,6 @@ from pathlib import Path
 from services.llm import handlers, http, metrics, workers  # noqa: F401
 from services.llm.client import ChatModel
 from services.llm.commands.planning import NO_ENDPOINT
-from shared import runs
 from shared.events import ItemExtracted, JobCreated, LlmTaskRequested, RunCancelled, RunDeleted
 from shared.service import ServiceRuntime, ServiceSpec
 
@@ -39,7 +38,7 @@ SPEC = ServiceSpec(
         JobCreated: handlers.on_job_created,
         ItemExtracted: handlers.on_item_extracted,
         LlmTaskRequested: handlers.on_llm_task_requested,
-        RunCancelled: runs.on_run_cancelled,
+        RunCancelled: handlers.on_run_cancelled,
         RunDeleted: handlers.on_run_deleted,
     },
     migrations_dir=Path(__file__).parent / "migrations",

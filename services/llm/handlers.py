@@ -7,7 +7,7 @@ from services.llm.commands import planning
 from shared import runs
 from shared.config import Settings
 from shared.consumer import HandlerContext
-from shared.events import ItemExtracted, JobCreated, LlmTaskRequested, RunDeleted
+from shared.events import ItemExtracted, JobCreated, LlmTaskRequested, RunCancelled, RunDeleted
 
 
 async def on_job_created(ctx: HandlerContext, event: JobCreated) -> None:
@@ -24,6 +24,13 @@ async def on_item_extracted(ctx: HandlerContext, event: ItemExtracted) -> None:
 
 async def on_llm_task_requested(ctx: HandlerContext, event: LlmTaskRequested) -> None:
     await planning.take_request(ctx.uow, ctx.resources.get(Settings), event)
+
+
+async def on_run_cancelled(ctx: HandlerContext, event: RunCancelled) -> None:
+    """A cancelled run spends nothing more: its tasks not yet answered stop (a bulk retry of
+    its session runs them after all)."""
+    await store.cancel_run_tasks(ctx.conn, tenant_id=event.tenant_id, run_id=event.run_id)
+    await runs.on_run_cancelled(ctx, event)
 
 
 async def on_run_deleted(ctx: HandlerContext, event: RunDeleted) -> None:

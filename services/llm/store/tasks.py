@@ -263,3 +263,15 @@ def _leased(row: asyncpg.Record) -> LeasedTask:
 async def forget_run(conn: Connection, *, tenant_id: UUID, run_id: UUID) -> None:
     """A deleted run's sessions and tasks (their failures and usage go with them)."""
     await conn.execute("DELETE FROM llm_sessions WHERE tenant_id = $1 AND run_id = $2", tenant_id, run_id)
+
+
+async def cancel_run_tasks(conn: Connection, *, tenant_id: UUID, run_id: UUID) -> None:
+    """The run's tasks not answered yet fail as cancelled; one running now may still finish
+    (its call is made), but none starts."""
+    await conn.execute(
+        """UPDATE llm_tasks SET status = 'failed', error_message = 'the run was cancelled',
+                  lease_id = NULL, leased_until = NULL
+            WHERE tenant_id = $1 AND run_id = $2 AND status IN ('pending', 'retrying')""",
+        tenant_id,
+        run_id,
+    )

@@ -4,14 +4,16 @@ bulk retry, budgets, and a service with no endpoint configured."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
 
 from shared.config import Settings
-from shared.events import LlmQuery
+from shared.events import LlmQuery, RunCancelled
 from shared.llm_api import LLM_SESSION_RETRY_PATH, LLM_SESSION_TASKS_PATH, LLM_SESSIONS_PATH, LLM_TASK_PATH
+from shared.producer import publish_direct
 from tests.integration.llm.conftest import QUERY_SCHEMA, Llm, running_llm
 from tests.sites.openai_server import FakeOpenAI
 from tests.support import wait_until
@@ -168,3 +170,14 @@ async def test_without_an_endpoint_tasks_wait_and_readiness_says_why(
             ready = await client.get("/readyz")
         assert ready.status_code == 200
         assert "TRAWL_LLM_URL" in ready.json()["notes"]["llm_endpoint"]
+
+        # Cancelling the run stops what waits: nothing of it will be called.
+        cancelled = RunCancelled(tenant_id=tenant, job_id=job, run_id=run, cancelled_at=datetime.now(UTC))
+        await publish_direct(llm.settings, [cancelled], source="test")
+        await wait_until(
+            lambda: llm.pool.fetchval("SELECT status = 'failed' FROM llm_tasks WHERE run_id = $1", run),
+            what="the waiting task stopped",
+        )
+        assert await llm.pool.fetchval("SELECT error_message FROM llm_tasks WHERE run_id = $1", run) == (
+            "the run was cancelled"
+        )

@@ -5,6 +5,7 @@ session's bulk retry. Every request names the tenant (`tenant_id` query paramete
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -21,6 +22,9 @@ class SessionOut(BaseModel):
     id: UUID
     run_id: UUID
     job_id: UUID | None
+    kind: str = Field(
+        description="run (the run's queries and record completions) or on_demand (a user's task)"
+    )
     created_at: datetime
     tasks: dict[str, int] = Field(description="tasks by status")
     prompt_tokens: int
@@ -67,3 +71,25 @@ class TasksPage(BaseModel):
 
 class RetryResult(BaseModel):
     retried: int = Field(description="the session's failed tasks, put back to run")
+
+
+# -- a user's task over a run's documents (ingest -> extractor, which knows their Markdown) ----
+
+RUN_LLM_TASKS_PATH = "/internal/v1/runs/{run_id}/llm-tasks"
+MAX_DOCUMENTS_PER_REQUEST = 10_000
+
+
+class DocumentsTask(BaseModel):
+    """Ask the llm service `prompt` of every document of the run (its Markdown), in one session."""
+
+    tenant_id: UUID
+    session_id: UUID
+    request_id: UUID = Field(description="the same request again asks for the same tasks")
+    prompt: str = Field(min_length=1, max_length=20_000)
+    output_schema: dict[str, Any] | None = None
+    limit: int = Field(default=1_000, ge=1, le=MAX_DOCUMENTS_PER_REQUEST)
+
+
+class TasksRequested(BaseModel):
+    session_id: UUID
+    requested: int = Field(description="documents asked about (those with text)")

@@ -190,6 +190,15 @@ class TrawlClient:
         result: dict[str, Any] = await self._call("GET", f"/v1/llm/tasks/{task_id}")
         return result
 
+    async def llm_ask(
+        self, run_id: str, prompt: str, *, output_schema: dict[str, Any] | None = None, limit: int = 1000
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"run_id": run_id, "prompt": prompt, "limit": limit}
+        if output_schema is not None:
+            body["output_schema"] = output_schema
+        result: dict[str, Any] = await self._call("POST", "/v1/llm/tasks", json=body)
+        return result
+
     async def llm_retry(self, session_id: str) -> dict[str, Any]:
         result: dict[str, Any] = await self._call("POST", f"/v1/llm/sessions/{session_id}/retry")
         return result

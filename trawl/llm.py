@@ -1,8 +1,10 @@
-"""`trawl llm sessions | tasks SESSION | task ID | retry SESSION`: LLM tasks, through the API."""
+"""`trawl llm sessions | tasks SESSION | task ID | retry SESSION | ask RUN`: LLM tasks, through
+the API."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -70,3 +72,19 @@ def retry(session_id: Annotated[str, typer.Argument(help="a session id")]) -> No
     """Run the session's failed tasks again (and only those)."""
     found = call_api(lambda client: client.llm_retry(session_id))
     console.print(f"{found['retried']} failed task(s) of session {session_id} will run again")
+
+
+@llm_app.command()
+def ask(
+    run_id: Annotated[str, typer.Argument(help="a run whose documents to ask about")],
+    prompt: Annotated[str, typer.Option(help="what to ask of each document")],
+    schema: Annotated[Path | None, typer.Option(help="a JSON Schema file of each answer (an object)")] = None,
+    limit: Annotated[int, typer.Option(help="documents at most")] = 1000,
+) -> None:
+    """Ask the model PROMPT of every document of the run, as a session of its own."""
+    output_schema = json.loads(schema.read_text()) if schema is not None else None
+    found = call_api(lambda client: client.llm_ask(run_id, prompt, output_schema=output_schema, limit=limit))
+    console.print(
+        f"{found['requested']} document(s) asked about in session {found['session_id']}: "
+        f"`trawl llm tasks {found['session_id']}`"
+    )

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from services.extractor.commands import reading
+from services.extractor.commands.llm_requests import ask_about_documents
 from services.extractor.commands.search import search
 from services.extractor.pipeline import Pipeline
 from shared.http import internal_route
@@ -24,6 +25,7 @@ from shared.internal_api import (
     RUN_ITEMS_PATH,
 )
 from shared.internal_http import bad_query, cursor_of, json_response, not_found, page_limit, tenant_of
+from shared.llm_api import RUN_LLM_TASKS_PATH, DocumentsTask
 from shared.search_api import INTERNAL_SEARCH_PATH, SearchRequest
 from shared.service import ServiceRuntime
 from shared.uow import Database
@@ -93,6 +95,15 @@ def routes(runtime: ServiceRuntime) -> list[BaseRoute]:
             return bad_query(exc)
         return json_response(found) if found is not None else not_found()
 
+    async def llm_tasks(request: Request) -> Response:
+        try:
+            task = DocumentsTask.model_validate_json(await request.body())
+            run_id = UUID(request.path_params["run_id"])
+        except (ValidationError, ValueError) as exc:
+            return bad_query(exc)
+        requested = await ask_about_documents(db(), run_id=run_id, task=task)
+        return json_response(requested) if requested is not None else not_found()
+
     token = runtime.settings.internal_token
     return [
         internal_route(INTERNAL_SEARCH_PATH, internal_search, token=token, methods=["POST"]),
@@ -100,4 +111,5 @@ def routes(runtime: ServiceRuntime) -> list[BaseRoute]:
         internal_route(PRODUCTS_PATH, products, token=token, methods=["GET"]),
         internal_route(PRODUCT_PATH, product, token=token, methods=["GET"]),
         internal_route(DOCUMENT_PATH, document, token=token, methods=["GET"]),
+        internal_route(RUN_LLM_TASKS_PATH, llm_tasks, token=token, methods=["POST"]),
     ]

@@ -78,6 +78,34 @@ async def test_a_jobs_query_runs_over_every_product_it_finds(settings: Settings)
         assert charged["credits_charged"] == round(charged["pages_fetched"] + charged["tokens"] / 1000, 4)
         assert charged["tokens"] == usage["tokens"]
 
+        # A user's own question over the run's documents: a session of its own, one task a page.
+        ask = {"run_id": run["id"], "prompt": "Is this page about a product? Answer yes or no.", "limit": 100}
+        asked = await http.post("/v1/llm/tasks", json=ask, headers={"Idempotency-Key": "ask-1"})
+        assert asked.status_code == 202, asked.text
+        again = await http.post("/v1/llm/tasks", json=ask, headers={"Idempotency-Key": "ask-1"})
+        assert again.json() == asked.json()  # the same request: the same session and tasks
+        documents = asked.json()["requested"]
+        assert documents >= len(PRODUCTS)
+
+        async def ask_answered() -> bool:
+            listed = await http.get(
+                f"/v1/llm/sessions/{asked.json()['session_id']}/tasks", params={"limit": 500}
+            )
+            return (
+                listed.status_code == 200
+                and sum(task["status"] == "completed" for task in listed.json()["tasks"]) == documents
+            )
+
+        await wait_until(ask_answered, within=90, interval=0.5, what="every document's answer")
+        on_demand = next(
+            s
+            for s in (await http.get("/v1/llm/sessions")).json()["sessions"]
+            if s["id"] == asked.json()["session_id"]
+        )
+        assert on_demand["kind"] == "on_demand" and on_demand["tasks"] == {"completed": documents}
+        bad = await http.post("/v1/llm/tasks", json=ask | {"output_schema": {"type": "array"}})
+        assert bad.status_code == 422
+
         other = await bootstrap_tenant(wired, "other", "other@localhost")
         stranger = {"Authorization": f"Bearer {other.key.plaintext}"}
         async with httpx.AsyncClient(base_url=api, headers=stranger, timeout=30) as outsider:
@@ -85,6 +113,8 @@ async def test_a_jobs_query_runs_over_every_product_it_finds(settings: Settings)
             assert (await outsider.get(f"/v1/llm/tasks/{tasks[0]['id']}")).status_code == 404
             assert (await outsider.post(f"/v1/llm/sessions/{session['id']}/retry")).status_code == 404
             assert (await outsider.get(f"/v1/llm/sessions/{uuid4()}/tasks")).status_code == 404
+            foreign = await outsider.post("/v1/llm/tasks", json=ask)
+            assert foreign.status_code == 404  # another tenant's run
 
 
 RECORD_SCHEMA = {

@@ -45,6 +45,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/v1/users"): {"email": "x@example.com", "role": "viewer"},
     ("post", "/v1/extractor-schemas"): {"name": "x", "definition": {"type": "object"}},
     ("post", "/v1/search"): {"query": "x"},
+    ("post", "/v1/llm/tasks"): {"run_id": str(uuid4()), "prompt": "x"},
     ("patch", "/v1/tenant"): {"max_active_runs": 5},
 }
 

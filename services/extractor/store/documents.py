@@ -290,3 +290,18 @@ async def run_tenant(conn: Connection, run_id: UUID) -> UUID | None:
         run_id,
     )
     return tenant
+
+
+async def documents_with_text(
+    conn: Connection, *, tenant_id: UUID, run_id: UUID, limit: int
+) -> list[asyncpg.Record]:
+    """The run's documents whose Markdown is stored, oldest first."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT id, job_id, run_id, markdown_key, content_hash FROM documents
+            WHERE tenant_id = $1 AND run_id = $2 AND markdown_key IS NOT NULL
+            ORDER BY created_at, id LIMIT $3""",
+        tenant_id,
+        run_id,
+        limit,
+    )
+    return rows

@@ -44,7 +44,17 @@ async def plan_product_tasks(uow: UnitOfWork, settings: Settings, event: ItemExt
 
 async def take_request(uow: UnitOfWork, settings: Settings, event: LlmTaskRequested) -> bool:
     """The task a request asks for; False when the request was taken before."""
-    session_id = event.session_id or await _session(uow, event.tenant_id, event.run_id, event.job_id)
+    if event.session_id is not None:
+        session_id = event.session_id
+        await store.on_demand_session(
+            uow.conn,
+            session_id=session_id,
+            tenant_id=event.tenant_id,
+            run_id=event.run_id,
+            job_id=event.job_id,
+        )
+    else:
+        session_id = await _session(uow, event.tenant_id, event.run_id, event.job_id)
     task = requested_task(
         uuid4(),
         tenant_id=event.tenant_id,

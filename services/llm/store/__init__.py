@@ -14,6 +14,7 @@ from services.llm.store.tasks import (
     insert_task,
     lease_tasks,
     note_waiting,
+    on_demand_session,
     retry_failed,
     run_session,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "lease_tasks",
     "locked_model_state",
     "note_waiting",
+    "on_demand_session",
     "record_usage",
     "retry_failed",
     "run_session",

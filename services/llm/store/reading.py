@@ -18,7 +18,7 @@ async def sessions(
     conn: Connection, *, tenant_id: UUID, after: tuple[datetime, UUID] | None, limit: int
 ) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT s.id, s.run_id, s.job_id, s.created_at,
+        """SELECT s.id, s.run_id, s.job_id, s.kind, s.created_at,
                   COALESCE(jsonb_object_agg(c.status, c.n) FILTER (WHERE c.status IS NOT NULL), '{}')
                       AS tasks,
                   COALESCE(sum(c.prompt_tokens), 0)::int AS prompt_tokens,

@@ -39,13 +39,27 @@ async def run_session(
     """The run's session, made by the first task that needs it."""
     found: UUID = await conn.fetchval(
         """INSERT INTO llm_sessions (id, tenant_id, run_id, job_id) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (run_id) DO UPDATE SET run_id = EXCLUDED.run_id RETURNING id""",
+           ON CONFLICT (run_id) WHERE kind = 'run' DO UPDATE SET run_id = EXCLUDED.run_id RETURNING id""",
         session_id,
         tenant_id,
         run_id,
         job_id,
     )
     return found
+
+
+async def on_demand_session(
+    conn: Connection, *, session_id: UUID, tenant_id: UUID, run_id: UUID, job_id: UUID | None
+) -> None:
+    """The session a user's request named, made by its first task."""
+    await conn.execute(
+        """INSERT INTO llm_sessions (id, tenant_id, run_id, job_id, kind) VALUES ($1, $2, $3, $4, 'on_demand')
+           ON CONFLICT (id) DO NOTHING""",
+        session_id,
+        tenant_id,
+        run_id,
+        job_id,
+    )
 
 
 async def insert_task(conn: Connection, task: NewTask, *, waiting_reason: str | None) -> bool:

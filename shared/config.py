@@ -184,6 +184,28 @@ class Settings(BaseSettings):
     schedule_poll_seconds: float = Field(default=5.0, gt=0)
     search_timeout_seconds: float = Field(default=30.0, gt=0)
 
+    # Exporter.
+    exporter_internal_url: str | None = Field(
+        default=None, description="base URL of the exporter's internal HTTP (default: its local port)"
+    )
+    exporter_concurrency: int = Field(
+        default=2, ge=1, description="exports one exporter process runs at once"
+    )
+    exporter_poll_seconds: float = Field(
+        default=0.5, gt=0, description="how often idle workers look for work"
+    )
+    exporter_lease_seconds: float = Field(
+        default=120.0, gt=0, description="a crashed exporter's export is taken up again after this"
+    )
+    exporter_max_attempts: int = Field(default=3, ge=1, description="tries of an export before it fails")
+    exporter_retry_seconds: float = Field(default=5.0, ge=0, description="wait before an export's next try")
+    exporter_sweep_seconds: float = Field(
+        default=60.0, gt=0, description="how often expired files are deleted"
+    )
+    exporter_stale_upload_seconds: float = Field(
+        default=6 * 3600.0, gt=0, description="an unfinished multipart upload this old is aborted"
+    )
+
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -212,6 +234,10 @@ class Settings(BaseSettings):
     @cached_property
     def llm_service_url(self) -> str:
         return self.llm_internal_url or f"http://{self.http_host}:{self.http_base_port + 3}"
+
+    @cached_property
+    def exporter_url(self) -> str:
+        return self.exporter_internal_url or f"http://{self.http_host}:{self.http_base_port + 4}"
 
     @cached_property
     def crawler_url(self) -> str:

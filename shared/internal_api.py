@@ -226,3 +226,47 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     """The (time, id) a page ended at; ValueError when it is not a cursor of ours."""
     moment, _, identifier = cursor.rpartition("_")
     return datetime.fromisoformat(moment), UUID(identifier)
+
+
+# -- the exporter's exports -------------------------------------------------------------------
+
+EXPORTS_PATH = "/internal/v1/exports"
+EXPORT_PATH = "/internal/v1/exports/{export_id}"
+EXPORT_LINK_PATH = "/internal/v1/exports/{export_id}/link"
+MAX_EXPORTS_PAGE = 200
+
+
+class ExportOut(BaseModel):
+    id: UUID
+    run_id: UUID
+    job_id: UUID | None
+    dataset: str = Field(description="items, products, documents, llm_outputs or images")
+    format: str = Field(description="csv, jsonl, json, xlsx, parquet, zip or tar")
+    options: dict[str, Any]
+    status: str = Field(description="queued, running, completed, failed or expired")
+    rows_written: int
+    rows_total: int | None = Field(description="the rows the export will hold, once counted")
+    progress: int | None = Field(description="percent of the rows written")
+    rows: int | None = Field(description="rows in the file, once completed")
+    file_size: int | None = Field(description="bytes")
+    filename: str | None
+    link_ttl_seconds: int
+    attempts: int
+    error_message: str | None
+    requested_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    expires_at: datetime | None = Field(description="the file is deleted then; its link answers 410")
+
+
+class ExportsPage(BaseModel):
+    exports: list[ExportOut]
+    next_cursor: str | None
+
+
+class ExportLink(BaseModel):
+    """Where a completed export's file is: a URL presigned for at most the export's remaining life."""
+
+    state: str = Field(description="ready, not_ready (queued, running or failed) or expired")
+    url: str | None
+    expires_at: datetime | None

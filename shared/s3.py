@@ -15,6 +15,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
@@ -433,6 +434,17 @@ class ObjectStore:
         return await self.client.generate_presigned_url(
             "get_object", Params=params, ExpiresIn=expires_in, HttpMethod="GET"
         )
+
+    async def unfinished_uploads(self, prefix: str) -> AsyncIterator[tuple[str, str, datetime]]:
+        """(key, upload id, when it began) of every multipart upload under `prefix` not yet
+        completed or aborted."""
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        async for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                yield upload["Key"], upload["UploadId"], upload["Initiated"]
+
+    async def abort_upload(self, key: str, upload_id: str) -> None:
+        await self.client.abort_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id)
 
     # -- deleting -------------------------------------------------------------------------
 

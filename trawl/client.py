@@ -76,6 +76,11 @@ class TrawlClient:
         await self._http.aclose()
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self._response(method, path, **kwargs)
+        return None if response.status_code == 204 else response.json()
+
+    async def _response(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The API's answer, an ApiError for a 4xx or 5xx (or no answer)."""
         try:
             response = await self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -90,7 +95,7 @@ class TrawlClient:
             except ValueError:
                 detail = response.text
             raise ApiError(response.status_code, detail)
-        return None if response.status_code == 204 else response.json()
+        return response
 
     async def create_schema(self, name: str, definition: dict[str, Any], version: str) -> dict[str, Any]:
         body = {"name": name, "version": version, "definition": definition}
@@ -198,6 +203,30 @@ class TrawlClient:
             body["output_schema"] = output_schema
         result: dict[str, Any] = await self._call("POST", "/v1/llm/tasks", json=body)
         return result
+
+    async def create_export(self, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("POST", "/v1/exports", json=body)
+        return result
+
+    async def export(self, export_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", f"/v1/exports/{export_id}")
+        return result
+
+    async def download_export(self, export_id: str, target: Path) -> int:
+        """Streams the export's file (through its freshly presigned link) to `target`; its size."""
+        link = await self._response("GET", f"/v1/exports/{export_id}/download")
+        location = link.headers.get("location")
+        if link.status_code != 302 or location is None:
+            raise ApiError(link.status_code, link.text)
+        size = 0
+        async with httpx.AsyncClient(timeout=None) as anyone, anyone.stream("GET", location) as response:
+            if response.status_code != 200:
+                await response.aread()
+                raise ApiError(response.status_code, response.text[:500])
+            with target.open("wb") as out:
+                async for chunk in response.aiter_bytes():
+                    size += out.write(chunk)
+        return size
 
     async def llm_retry(self, session_id: str) -> dict[str, Any]:
         result: dict[str, Any] = await self._call("POST", f"/v1/llm/sessions/{session_id}/retry")

@@ -3,9 +3,18 @@
 from pathlib import Path
 
 # metrics: imported so /metrics lists its families from the start, before the first task.
-from services.exporter import handlers, metrics  # noqa: F401
+from services.exporter import handlers, http, metrics, workers  # noqa: F401
 from shared import runs
-from shared.events import ItemExtracted, JobCreated, RunCancelled, RunDeleted
+from shared.events import (
+    ChunkIndexed,
+    ExportRequested,
+    ImageStored,
+    ImagesValidated,
+    ItemExtracted,
+    JobCreated,
+    RunCancelled,
+    RunDeleted,
+)
 from shared.service import ServiceSpec
 
 SPEC = ServiceSpec(
@@ -13,8 +22,14 @@ SPEC = ServiceSpec(
     handlers={
         JobCreated: handlers.on_job_created,
         ItemExtracted: handlers.on_item_extracted,
+        ChunkIndexed: handlers.on_chunk_indexed,
+        ImageStored: handlers.on_image_stored,
+        ImagesValidated: handlers.on_images_validated,
+        ExportRequested: handlers.on_export_requested,
         RunCancelled: runs.on_run_cancelled,
-        RunDeleted: runs.on_run_deleted,
+        RunDeleted: handlers.on_run_deleted,
     },
     migrations_dir=Path(__file__).parent / "migrations",
+    routes=http.routes,
+    workers=(workers.export_forever, workers.sweep_forever),
 )

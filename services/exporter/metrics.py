@@ -1,11 +1,11 @@
-"""The exporter's Prometheus metrics, defined ahead of its work (a later issue fills them):
-the deployed alerts and dashboards already query these names and labels."""
+"""The exporter's Prometheus metrics. The deployed alerts and dashboards query the first four
+(names and labels fixed by them)."""
 
 from __future__ import annotations
 
 from typing import Final, Literal
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 ExportOutcome = Literal["completed", "failed"]
 
@@ -19,4 +19,13 @@ ROWS: Final = Counter("trawl_export_rows_total", "Rows written to exports, by fo
 BYTES: Final = Counter("trawl_export_bytes_total", "Bytes written to exports, by format.", ["format"])
 EXPORT_SECONDS: Final = Histogram(
     "trawl_export_seconds", "Time of one export, start to link.", ["format"], buckets=_EXPORT_BUCKETS
+)
+EXPORTS_RUNNING: Final = Gauge("trawl_exports_running", "Exports being written by this process now.")
+FILES_DELETED: Final = Counter(
+    "trawl_export_files_deleted_total",
+    "Export files the sweeper deleted, by why (expired, deleted).",
+    ["reason"],
+)
+UPLOADS_ABORTED: Final = Counter(
+    "trawl_export_uploads_aborted_total", "Stale multipart uploads of exports the sweeper aborted."
 )

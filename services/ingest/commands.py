@@ -17,6 +17,10 @@ from services.ingest.domain.schedules import next_fire
 from shared.db import Connection
 from shared.events import (
     DocumentUploaded,
+    ExportDataset,
+    ExportFormat,
+    ExportOptions,
+    ExportRequested,
     JobConfig,
     JobCreated,
     RunCancelled,
@@ -236,6 +240,33 @@ async def request_validation(
         )
     )
     return row
+
+
+async def request_export(
+    uow: UnitOfWork,
+    *,
+    tenant_id: UUID,
+    run_id: UUID,
+    job_id: UUID | None,
+    dataset: ExportDataset,
+    format: ExportFormat,
+    options: ExportOptions,
+    link_ttl_seconds: int,
+) -> ExportRequested:
+    """Asked of the exporter, which owns exports: it answers with ExportCompleted."""
+    request = ExportRequested(
+        tenant_id=tenant_id,
+        export_id=uuid4(),
+        run_id=run_id,
+        job_id=job_id,
+        dataset=dataset,
+        format=format,
+        options=options,
+        link_ttl_seconds=link_ttl_seconds,
+        requested_at=datetime.now(UTC),
+    )
+    await uow.outbox.publish(request)
+    return request
 
 
 async def _announce_deleted(uow: UnitOfWork, *, tenant_id: UUID, job_id: UUID | None, run_id: UUID) -> None:

@@ -29,7 +29,13 @@ from shared.events.content import (
     LlmTaskRequested,
     PageFetched,
 )
-from shared.events.exports import ExportCompleted, ExportFormat, ExportRequested
+from shared.events.exports import (
+    ExportCompleted,
+    ExportDataset,
+    ExportFormat,
+    ExportOptions,
+    ExportRequested,
+)
 from shared.events.images import (
     DuplicateScope,
     ImageStored,
@@ -79,7 +85,9 @@ __all__ = [
     "DuplicateScope",
     "Event",
     "ExportCompleted",
+    "ExportDataset",
     "ExportFormat",
+    "ExportOptions",
     "ExportRequested",
     "ExtractorSchemaRef",
     "ImageStored",

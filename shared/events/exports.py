@@ -1,15 +1,20 @@
-"""Dataset exports."""
+"""Dataset exports: what a run found (items, products, documents, LLM outputs, images) as one
+file in S3 (CSV, JSON Lines, JSON, Excel, Parquet, or a zip / tar of images), behind an
+expiring link."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Self
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from shared.events.base import Event
+from shared.events.base import Contract, Event
+from shared.events.content import ItemKind
+
+MAX_LINK_SECONDS = 7 * 24 * 3600  # S3's SigV4 limit for a presigned URL
 
 
 class ExportFormat(StrEnum):
@@ -18,7 +23,42 @@ class ExportFormat(StrEnum):
     JSON = "json"
     XLSX = "xlsx"
     PARQUET = "parquet"
-    IMAGES_ZIP = "images_zip"
+    IMAGES_ZIP = "images_zip"  # the first name of `zip`; still accepted
+    ZIP = "zip"
+    TAR = "tar"
+
+    @property
+    def is_archive(self) -> bool:
+        """An archive of files (images) with a manifest, rather than a table of rows."""
+        return self in (ExportFormat.IMAGES_ZIP, ExportFormat.ZIP, ExportFormat.TAR)
+
+
+class ExportDataset(StrEnum):
+    ITEMS = "items"
+    PRODUCTS = "products"
+    DOCUMENTS = "documents"
+    LLM_OUTPUTS = "llm_outputs"
+    IMAGES = "images"
+
+
+class ExportOptions(Contract):
+    """How rows are chosen and shaped (after Apify's dataset API)."""
+
+    fields: list[str] = Field(
+        default_factory=list, max_length=500, description="only these columns, in this order"
+    )
+    omit: list[str] = Field(default_factory=list, max_length=500, description="columns left out")
+    flatten: bool = Field(default=False, description="nested objects as dotted columns (a.b.c)")
+    bom: bool = Field(default=False, description="CSV: a UTF-8 byte order mark, for Excel")
+    valid: bool | None = Field(
+        default=None,
+        description="items and images: only valid (true) or invalid (false) ones; a record strict"
+        " validation kept out of the results counts as invalid",
+    )
+    min_confidence: float | None = Field(default=None, ge=0, le=1, description="items: at least this")
+    kind: ItemKind | None = Field(default=None, description="items: only products or only schema records")
+    markdown: bool = Field(default=True, description="documents: each page's Markdown in a column")
+    manifest: Literal["csv", "jsonl"] = Field(default="csv", description="archives: the manifest's format")
 
 
 class ExportRequested(Event):
@@ -28,8 +68,25 @@ class ExportRequested(Event):
     export_id: UUID
     run_id: UUID
     format: ExportFormat
-    link_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    link_ttl_seconds: int = Field(default=3600, ge=60, le=MAX_LINK_SECONDS)
     requested_at: datetime
+    job_id: UUID | None = None
+    dataset: ExportDataset = ExportDataset.ITEMS
+    options: ExportOptions = Field(default_factory=ExportOptions)
+
+    @model_validator(mode="after")
+    def _format_fits_dataset(self) -> Self:
+        problem = format_problem(self.dataset, self.format)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
+
+def format_problem(dataset: ExportDataset, format: ExportFormat) -> str | None:
+    """Why `format` cannot carry `dataset`, or None when it can."""
+    if format.is_archive and dataset is not ExportDataset.IMAGES:
+        return f"a {format.value} archive holds image files: use it with the images dataset"
+    return None
 
 
 class ExportCompleted(Event):
@@ -45,3 +102,5 @@ class ExportCompleted(Event):
     s3_key: str | None = None
     error_message: str | None = None
     completed_at: datetime
+    dataset: ExportDataset | None = None
+    expires_at: datetime | None = Field(default=None, description="when the file is deleted")

@@ -22,6 +22,7 @@ async def public_api(settings: Settings) -> AsyncIterator[tuple[str, Settings]]:
                 "extractor_internal_url": urls["extractor"],
                 "crawler_internal_url": urls["crawler"],
                 "llm_internal_url": urls["llm"],
+                "exporter_internal_url": urls["exporter"],
             }
         )
         ingest_spec = next(spec for spec in all_specs() if spec.name == "ingest")

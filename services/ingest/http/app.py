@@ -18,7 +18,19 @@ from fastapi import FastAPI, Request, Response
 
 from services.ingest import metrics, store
 from services.ingest.domain.submissions import escape_unstorable
-from services.ingest.http import accounts, images, items, jobs, llm, problems, projects, runs, search, uploads
+from services.ingest.http import (
+    accounts,
+    exports,
+    images,
+    items,
+    jobs,
+    llm,
+    problems,
+    projects,
+    runs,
+    search,
+    uploads,
+)
 from services.ingest.http.deps import ApiContext, Principal
 from services.ingest.http.routing import body_limit
 from shared.config import Settings
@@ -38,7 +50,7 @@ def create_app(context: ApiContext) -> FastAPI:
     )
     app.state.context = context
     problems.install(app)
-    for module in (accounts, projects, jobs, runs, search, uploads, items, images, llm):
+    for module in (accounts, projects, jobs, runs, search, uploads, items, images, llm, exports):
         app.include_router(module.router)
 
     @app.middleware("http")

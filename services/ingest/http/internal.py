@@ -22,6 +22,7 @@ async def ask(
     *,
     params: Params | None = None,
     json_body: str | None = None,
+    method: str | None = None,
     wait_seconds: float = 30.0,
 ) -> httpx.Response | None:
     """The other service's 200 answer, or None for its 404 (the caller's not-found problem)."""
@@ -30,7 +31,7 @@ async def ask(
         headers["Content-Type"] = "application/json"
     try:
         reply = await context.http.request(
-            "POST" if json_body is not None else "GET",
+            method or ("POST" if json_body is not None else "GET"),
             url,
             params=params,
             content=json_body,

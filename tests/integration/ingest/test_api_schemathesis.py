@@ -2,7 +2,8 @@
 service: whatever a client sends, the API answers without a 5xx.
 
 Schemathesis calls the API synchronously, so the services (ingest, and the crawler, the
-extractor and the llm service its internal calls reach) run on their own event loop in a thread.
+extractor, the llm service and the exporter its internal calls reach) run on their own event
+loop in a thread.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
 from services.crawler.app import SPEC as CRAWLER
+from services.exporter.app import SPEC as EXPORTER
 from services.extractor.app import SPEC as EXTRACTOR
 from services.ingest import commands
 from services.ingest.app import SPEC
@@ -45,11 +47,12 @@ def live_api(settings: Settings) -> Iterator[LiveApi]:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     # The real services behind ingest's internal calls: search, a run's URLs, items, products,
-    # LLM sessions and tasks.
+    # LLM sessions and tasks, exports.
     backends = [
         ServiceRuntime(CRAWLER, settings, http_port=0),
         ServiceRuntime(EXTRACTOR, settings.model_copy(update={"qdrant_path": ":memory:"}), http_port=0),
         ServiceRuntime(LLM, settings, http_port=0),
+        ServiceRuntime(EXPORTER, settings, http_port=0),
     ]
     runtime: ServiceRuntime | None = None
 
@@ -57,8 +60,8 @@ def live_api(settings: Settings) -> Iterator[LiveApi]:
         nonlocal runtime
         for backend in backends:
             await backend.start()
-        crawler, extractor, llm = (backend.http for backend in backends)
-        assert crawler is not None and extractor is not None and llm is not None
+        crawler, extractor, llm, exporter = (backend.http for backend in backends)
+        assert crawler is not None and extractor is not None and llm is not None and exporter is not None
         generous = settings.model_copy(
             update={
                 "rate_limit_burst": 100_000,
@@ -66,6 +69,7 @@ def live_api(settings: Settings) -> Iterator[LiveApi]:
                 "crawler_internal_url": crawler.url,
                 "extractor_internal_url": extractor.url,
                 "llm_internal_url": llm.url,
+                "exporter_internal_url": exporter.url,
             }
         )
         runtime = ServiceRuntime(SPEC, generous, http_port=0)

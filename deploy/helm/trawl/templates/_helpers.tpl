@@ -234,7 +234,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 
 {{- /* The services whose internal HTTP ingest calls for its public API (search, items, images,
-       LLM tasks): each gets its URL, an egress rule from ingest and an ingress rule from it. */}}
+       LLM tasks, exports): each gets its URL, an egress rule from ingest and an ingress rule from it. */}}
 {{- define "trawl.internalApis" -}}
-["crawler", "extractor", "llm"]
+["crawler", "extractor", "llm", "exporter"]
 {{- end -}}

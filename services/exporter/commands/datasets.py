@@ -1,0 +1,176 @@
+"""A run's rows of one dataset, read in keyset pages up to a position fixed when the export
+starts (so every pass over them sees the same rows), as records or as rows."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+from uuid import UUID
+
+from services.exporter import store
+from services.exporter.domain.rows import Row, document_row, image_row, item_row
+from shared.events import ExportDataset, ExportFormat, ExportOptions
+from shared.s3 import ObjectNotFoundError, ObjectStore
+from shared.uow import Database
+
+PAGE_ROWS: Final = 1000
+# A document row carries the page's Markdown: fewer per page.
+DOCUMENT_PAGE_ROWS: Final = 100
+MARKDOWN_FETCHES: Final = 16
+
+_TABLES: Final = {
+    ExportDataset.ITEMS: "export_items",
+    ExportDataset.PRODUCTS: "export_items",
+    ExportDataset.DOCUMENTS: "export_documents",
+    ExportDataset.IMAGES: "export_images",
+}
+
+
+@dataclass(frozen=True)
+class ExportTask:
+    """An export leased by a worker; `attempt` is the lease's token."""
+
+    export_id: UUID
+    tenant_id: UUID
+    run_id: UUID
+    dataset: ExportDataset
+    format: ExportFormat
+    options: ExportOptions
+    attempt: int
+
+    @classmethod
+    def of(cls, record: Any) -> ExportTask:
+        return cls(
+            export_id=record["export_id"],
+            tenant_id=record["tenant_id"],
+            run_id=record["run_id"],
+            dataset=ExportDataset(record["dataset"]),
+            format=ExportFormat(record["format"]),
+            options=ExportOptions.model_validate(record["options"]),
+            attempt=record["attempts"],
+        )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The rows of `task`'s dataset up to `until`."""
+
+    db: Database
+    task: ExportTask
+    until: int
+
+    @classmethod
+    async def take(cls, db: Database, task: ExportTask) -> Snapshot:
+        async with db.connection() as conn:
+            until = await store.last_position(
+                conn, _TABLES[task.dataset], tenant_id=task.tenant_id, run_id=task.run_id
+            )
+        return cls(db, task, until)
+
+    async def count(self) -> int:
+        task, options = self.task, self.task.options
+        async with self.db.connection() as conn:
+            if task.dataset is ExportDataset.DOCUMENTS:
+                return await store.count_documents(
+                    conn, tenant_id=task.tenant_id, run_id=task.run_id, until=self.until
+                )
+            if task.dataset is ExportDataset.IMAGES:
+                return await store.count_images(
+                    conn, tenant_id=task.tenant_id, run_id=task.run_id, until=self.until, valid=options.valid
+                )
+            return await store.count_items(
+                conn,
+                tenant_id=task.tenant_id,
+                run_id=task.run_id,
+                until=self.until,
+                kind=options.kind.value if options.kind else None,
+                min_confidence=options.min_confidence,
+                valid=options.valid,
+                products=task.dataset is ExportDataset.PRODUCTS,
+            )
+
+    async def records(self) -> AsyncIterator[Sequence[store.Record]]:
+        """Pages of the dataset's records, in order."""
+        after: Any = "" if self.task.dataset is ExportDataset.PRODUCTS else 0
+        while True:
+            async with self.db.connection() as conn:
+                page = await self._page(conn, after)
+            if not page:
+                return
+            yield page
+            last = page[-1]
+            after = last["identity"] if self.task.dataset is ExportDataset.PRODUCTS else last["seq"]
+
+    async def _page(self, conn: Any, after: Any) -> Sequence[store.Record]:
+        task, options = self.task, self.task.options
+        tenant_id, run_id, until = task.tenant_id, task.run_id, self.until
+        if task.dataset is ExportDataset.DOCUMENTS:
+            return await store.documents_page(
+                conn, tenant_id=tenant_id, run_id=run_id, until=until, after=after, limit=DOCUMENT_PAGE_ROWS
+            )
+        if task.dataset is ExportDataset.IMAGES:
+            return await store.images_page(
+                conn,
+                tenant_id=tenant_id,
+                run_id=run_id,
+                until=until,
+                after=after,
+                limit=PAGE_ROWS,
+                valid=options.valid,
+            )
+        if task.dataset is ExportDataset.PRODUCTS:
+            return await store.products_page(
+                conn,
+                tenant_id=tenant_id,
+                run_id=run_id,
+                until=until,
+                after=after,
+                limit=PAGE_ROWS,
+                min_confidence=options.min_confidence,
+                valid=options.valid,
+            )
+        return await store.items_page(
+            conn,
+            tenant_id=tenant_id,
+            run_id=run_id,
+            until=until,
+            after=after,
+            limit=PAGE_ROWS,
+            kind=options.kind.value if options.kind else None,
+            min_confidence=options.min_confidence,
+            valid=options.valid,
+        )
+
+    async def rows(self, objects: ObjectStore, *, with_markdown: bool) -> AsyncIterator[list[Row]]:
+        """Pages of rows as the dataset has them (before the options shape them); documents
+        with their Markdown when `with_markdown`."""
+        async for records in self.records():
+            if self.task.dataset is ExportDataset.DOCUMENTS and with_markdown:
+                markdowns = await _markdowns(objects, records)
+                yield [
+                    document_row(r) | {"markdown": markdown}
+                    for r, markdown in zip(records, markdowns, strict=True)
+                ]
+            elif self.task.dataset is ExportDataset.DOCUMENTS:
+                yield [document_row(r) for r in records]
+            elif self.task.dataset is ExportDataset.IMAGES:
+                yield [image_row(r) for r in records]
+            else:
+                yield [item_row(r) for r in records]
+
+
+async def _markdowns(objects: ObjectStore, records: Sequence[store.Record]) -> list[str | None]:
+    limit = asyncio.Semaphore(MARKDOWN_FETCHES)
+
+    async def markdown(key: str | None) -> str | None:
+        if key is None:
+            return None
+        async with limit:
+            try:
+                return (await objects.get(key)).decode("utf-8", errors="replace")
+            except ObjectNotFoundError:
+                return None  # the page's run was deleted while this export ran
+
+    return list(await asyncio.gather(*(markdown(r["markdown_key"]) for r in records)))

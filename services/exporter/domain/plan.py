@@ -1,0 +1,130 @@
+"""What an export makes: its file's name and type, the encoder or archive that writes it, the
+columns it starts from, and how its progress and retries are told."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+from uuid import UUID
+
+from services.exporter.domain.archives import Archive, TarArchive, ZipArchive
+from services.exporter.domain.encoders import (
+    CsvEncoder,
+    Encoder,
+    JsonArrayEncoder,
+    JsonLinesEncoder,
+    ParquetEncoder,
+    XlsxEncoder,
+)
+from services.exporter.domain.rows import (
+    DOCUMENT_COLUMNS,
+    IMAGE_COLUMNS,
+    ITEM_COLUMNS,
+    Columns,
+    ColumnType,
+    declared_columns,
+    schema_columns,
+)
+from shared.events import ExportDataset, ExportFormat, ExportOptions
+
+
+class ExportRefused(ValueError):
+    """The export cannot be made whatever the retries (its message says why)."""
+
+
+@dataclass(frozen=True)
+class FileType:
+    extension: str
+    content_type: str
+
+
+FILE_TYPES: Final = {
+    ExportFormat.CSV: FileType("csv", "text/csv; charset=utf-8"),
+    ExportFormat.JSONL: FileType("jsonl", "application/x-ndjson"),
+    ExportFormat.JSON: FileType("json", "application/json"),
+    ExportFormat.XLSX: FileType("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ExportFormat.PARQUET: FileType("parquet", "application/vnd.apache.parquet"),
+    ExportFormat.IMAGES_ZIP: FileType("zip", "application/zip"),
+    ExportFormat.ZIP: FileType("zip", "application/zip"),
+    ExportFormat.TAR: FileType("tar", "application/x-tar"),
+}
+
+# Formats whose columns are fixed before the first row: the rows are read once to learn them.
+TABLE_FORMATS: Final = frozenset({ExportFormat.CSV, ExportFormat.XLSX, ExportFormat.PARQUET})
+
+_DATASET_COLUMNS: Final[Mapping[ExportDataset, Mapping[str, ColumnType]]] = {
+    ExportDataset.ITEMS: ITEM_COLUMNS,
+    ExportDataset.PRODUCTS: ITEM_COLUMNS,
+    ExportDataset.DOCUMENTS: DOCUMENT_COLUMNS,
+    ExportDataset.IMAGES: IMAGE_COLUMNS,
+}
+_IMAGE_EXTENSIONS: Final = {"jpeg": "jpg", "tiff": "tif"}
+
+
+def check_exportable(dataset: ExportDataset) -> None:
+    if dataset not in _DATASET_COLUMNS:
+        raise ExportRefused(
+            f"the {dataset.value} dataset cannot be exported yet (it comes with the LLM service)"
+        )
+
+
+def filename(dataset: ExportDataset, format: ExportFormat, run_id: UUID) -> str:
+    return f"{dataset.value}-{run_id}.{FILE_TYPES[format].extension}"
+
+
+def starting_columns(
+    dataset: ExportDataset, options: ExportOptions, extractor_schema: Mapping[str, Any] | None
+) -> Columns:
+    """A run's extractor schema gives items their first columns (its properties, in order)."""
+    schema = (
+        schema_columns(extractor_schema) if dataset in (ExportDataset.ITEMS, ExportDataset.PRODUCTS) else {}
+    )
+    if options.markdown or dataset is not ExportDataset.DOCUMENTS:
+        own = _DATASET_COLUMNS[dataset]
+    else:
+        own = {name: kind for name, kind in DOCUMENT_COLUMNS.items() if name != "markdown"}
+    return declared_columns(own, schema, options)
+
+
+def encoder(format: ExportFormat, columns: Columns, options: ExportOptions) -> Encoder:
+    if format is ExportFormat.JSONL:
+        return JsonLinesEncoder()
+    if format is ExportFormat.JSON:
+        return JsonArrayEncoder()
+    if format is ExportFormat.CSV:
+        return CsvEncoder(columns.names, bom=options.bom)
+    if format is ExportFormat.XLSX:
+        return XlsxEncoder(columns.names)
+    if format is ExportFormat.PARQUET:
+        return ParquetEncoder(columns.types())
+    raise ExportRefused(f"{format.value} is an archive format, not a table")
+
+
+def manifest_columns(options: ExportOptions) -> Columns:
+    """An archive's manifest: each image's file in the archive, then its record."""
+    return declared_columns({"file": ColumnType.STRING, **IMAGE_COLUMNS}, {}, options)
+
+
+def manifest_encoder(options: ExportOptions, columns: Columns) -> Encoder:
+    return CsvEncoder(columns.names) if options.manifest == "csv" else JsonLinesEncoder()
+
+
+def archive(format: ExportFormat) -> Archive:
+    return TarArchive() if format is ExportFormat.TAR else ZipArchive()
+
+
+def image_path(image_key: str, image_format: str | None) -> str:
+    extension = (image_format or "bin").lower()
+    return f"images/{image_key}.{_IMAGE_EXTENSIONS.get(extension, extension)}"
+
+
+def percent(written: int, total: int | None) -> int | None:
+    if total is None:
+        return None
+    return 100 if total == 0 else min(100, written * 100 // total)
+
+
+def retry_delay(attempts: int, base_seconds: float) -> float:
+    """Doubling waits between an export's tries."""
+    return float(base_seconds * 2 ** max(0, attempts - 1))

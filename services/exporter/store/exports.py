@@ -1,0 +1,201 @@
+"""The exports table: requested, leased by a worker, progressing, finished, swept."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from shared.db import Connection
+from shared.events import ExportRequested
+
+Record = Any
+
+_LIVE = "status <> 'deleted'"
+
+
+async def add_export(conn: Connection, request: ExportRequested) -> bool:
+    inserted = await conn.fetchval(
+        """INSERT INTO exports (export_id, tenant_id, run_id, job_id, dataset, format, options,
+                                link_ttl_seconds, requested_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           ON CONFLICT (export_id) DO NOTHING RETURNING true""",
+        request.export_id,
+        request.tenant_id,
+        request.run_id,
+        request.job_id,
+        request.dataset.value,
+        request.format.value,
+        request.options.model_dump(mode="json"),
+        request.link_ttl_seconds,
+        request.requested_at,
+    )
+    return bool(inserted)
+
+
+async def lease_export(conn: Connection, *, lease_seconds: float) -> Record | None:
+    """The oldest export waiting for its turn (or whose worker stopped renewing its lease),
+    leased: its `attempts` is the lease's token."""
+    return await conn.fetchrow(
+        """UPDATE exports SET status = 'running', attempts = attempts + 1,
+                              lease_until = now() + make_interval(secs => $1),
+                              started_at = coalesce(started_at, now()), updated_at = now()
+            WHERE export_id = (
+                SELECT export_id FROM exports
+                 WHERE (status = 'queued' OR (status = 'running' AND lease_until < now()))
+                   AND next_attempt_at <= now()
+                 ORDER BY next_attempt_at
+                 LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING *""",
+        lease_seconds,
+    )
+
+
+async def record_progress(
+    conn: Connection,
+    *,
+    export_id: UUID,
+    attempt: int,
+    rows_written: int,
+    rows_total: int | None,
+    lease_seconds: float,
+) -> bool:
+    """Progress, and the lease renewed; False when the export is no longer this attempt's
+    (deleted, or taken over after the lease ran out)."""
+    renewed = await conn.fetchval(
+        """UPDATE exports SET rows_written = $3, rows_total = coalesce($4, rows_total),
+                              lease_until = now() + make_interval(secs => $5), updated_at = now()
+            WHERE export_id = $1 AND attempts = $2 AND status = 'running' RETURNING true""",
+        export_id,
+        attempt,
+        rows_written,
+        rows_total,
+        lease_seconds,
+    )
+    return bool(renewed)
+
+
+async def complete_export(
+    conn: Connection,
+    *,
+    export_id: UUID,
+    attempt: int,
+    rows: int,
+    file_size: int,
+    s3_key: str,
+    filename: str,
+) -> Record | None:
+    return await conn.fetchrow(
+        """UPDATE exports SET status = 'completed', rows = $3, rows_written = $3, file_size = $4,
+                              s3_key = $5, filename = $6, completed_at = now(), lease_until = NULL,
+                              expires_at = now() + make_interval(secs => link_ttl_seconds),
+                              error_message = NULL, updated_at = now()
+            WHERE export_id = $1 AND attempts = $2 AND status = 'running' RETURNING *""",
+        export_id,
+        attempt,
+        rows,
+        file_size,
+        s3_key,
+        filename,
+    )
+
+
+async def retry_later(conn: Connection, *, export_id: UUID, attempt: int, error: str, delay: float) -> bool:
+    retried = await conn.fetchval(
+        """UPDATE exports SET status = 'queued', lease_until = NULL, error_message = $3,
+                              next_attempt_at = now() + make_interval(secs => $4), updated_at = now()
+            WHERE export_id = $1 AND attempts = $2 AND status = 'running' RETURNING true""",
+        export_id,
+        attempt,
+        error,
+        delay,
+    )
+    return bool(retried)
+
+
+async def fail_export(conn: Connection, *, export_id: UUID, attempt: int, error: str) -> Record | None:
+    return await conn.fetchrow(
+        """UPDATE exports SET status = 'failed', lease_until = NULL, error_message = $3,
+                              completed_at = now(), updated_at = now()
+            WHERE export_id = $1 AND attempts = $2 AND status = 'running' RETURNING *""",
+        export_id,
+        attempt,
+        error,
+    )
+
+
+async def get_export(conn: Connection, *, tenant_id: UUID, export_id: UUID) -> Record | None:
+    return await conn.fetchrow(
+        f"SELECT * FROM exports WHERE export_id = $1 AND tenant_id = $2 AND {_LIVE}", export_id, tenant_id
+    )
+
+
+async def list_exports(
+    conn: Connection,
+    *,
+    tenant_id: UUID,
+    run_id: UUID | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> Sequence[Record]:
+    """Newest first."""
+    moment, identifier = after if after is not None else (None, None)
+    return await conn.fetch(
+        f"""SELECT * FROM exports
+             WHERE tenant_id = $1 AND {_LIVE} AND ($2::uuid IS NULL OR run_id = $2)
+               AND ($3::timestamptz IS NULL OR (requested_at, export_id) < ($3, $4))
+             ORDER BY requested_at DESC, export_id DESC LIMIT $5""",
+        tenant_id,
+        run_id,
+        moment,
+        identifier,
+        limit,
+    )
+
+
+async def mark_deleted(conn: Connection, *, tenant_id: UUID, export_id: UUID) -> bool:
+    """The export is gone for its tenant at once; its file waits for the sweeper."""
+    deleted = await conn.fetchval(
+        f"""UPDATE exports SET status = 'deleted', deleted_at = now(), lease_until = NULL, updated_at = now()
+             WHERE export_id = $1 AND tenant_id = $2 AND {_LIVE} RETURNING true""",
+        export_id,
+        tenant_id,
+    )
+    return bool(deleted)
+
+
+async def mark_run_deleted(conn: Connection, *, tenant_id: UUID, run_id: UUID) -> None:
+    await conn.execute(
+        f"""UPDATE exports SET status = 'deleted', deleted_at = now(), lease_until = NULL, updated_at = now()
+             WHERE run_id = $1 AND tenant_id = $2 AND {_LIVE}""",
+        run_id,
+        tenant_id,
+    )
+
+
+async def files_to_delete(conn: Connection, *, limit: int) -> Sequence[Record]:
+    """Files whose link expired, or whose export was deleted."""
+    return await conn.fetch(
+        """SELECT export_id, s3_key, status FROM exports
+            WHERE s3_key IS NOT NULL AND file_deleted_at IS NULL
+              AND (expires_at <= now() OR status = 'deleted')
+            ORDER BY expires_at LIMIT $1""",
+        limit,
+    )
+
+
+async def file_deleted(conn: Connection, *, export_id: UUID) -> None:
+    await conn.execute(
+        """UPDATE exports SET file_deleted_at = now(), updated_at = now(),
+                              status = CASE WHEN status = 'completed' THEN 'expired' ELSE status END
+            WHERE export_id = $1""",
+        export_id,
+    )
+
+
+async def running_exports(conn: Connection) -> Sequence[Record]:
+    """Exports being written now (their lease alive): their multipart uploads are not stale."""
+    return await conn.fetch(
+        "SELECT tenant_id, export_id FROM exports WHERE status = 'running' AND lease_until > now()"
+    )

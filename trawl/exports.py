@@ -1,0 +1,74 @@
+"""`trawl export RUN --format parquet [--dataset items] [--fields a,b] [--wait] [-o FILE]`: a
+run's dataset as a file, made by the exporter, followed with a progress bar and downloaded."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from trawl.client import TrawlClient
+from trawl.console import console
+from trawl.conversation import call_api
+
+_POLL_SECONDS = 0.5
+_ENDED = ("completed", "failed", "expired")
+
+
+def export(
+    run_id: Annotated[str, typer.Argument(help="the run whose data to export")],
+    format: Annotated[str, typer.Option(help="csv, jsonl, json, xlsx, parquet, zip or tar")] = "jsonl",
+    dataset: Annotated[str, typer.Option(help="items, products, documents or images")] = "items",
+    fields: Annotated[str | None, typer.Option(help="only these columns, comma-separated, in order")] = None,
+    omit: Annotated[str | None, typer.Option(help="columns left out, comma-separated")] = None,
+    flatten: Annotated[bool, typer.Option(help="nested objects as dotted columns")] = False,
+    bom: Annotated[bool, typer.Option(help="CSV: a byte order mark, for Excel")] = False,
+    ttl: Annotated[int, typer.Option(help="seconds the file lives (7 days at most)")] = 3600,
+    wait: Annotated[bool, typer.Option(help="follow the export and download its file")] = True,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="where to write the file")] = None,
+) -> None:
+    """Export a run's items, products, documents or images; with --wait (the default) the file is
+    downloaded when it is ready (to -o, else to its own name in this directory)."""
+    options: dict[str, Any] = {"flatten": flatten, "bom": bom}
+    if fields:
+        options["fields"] = [name.strip() for name in fields.split(",") if name.strip()]
+    if omit:
+        options["omit"] = [name.strip() for name in omit.split(",") if name.strip()]
+    body = {
+        "run_id": run_id,
+        "dataset": dataset,
+        "format": format,
+        "options": options,
+        "link_ttl_seconds": ttl,
+    }
+    if not wait:
+        made = call_api(lambda client: client.create_export(body))
+        console.print(f"export {made['id']} {made['status']} (GET /v1/exports/{made['id']})")
+        return
+    call_api(lambda client: _export_and_download(client, body, output))
+
+
+async def _export_and_download(client: TrawlClient, body: dict[str, Any], output: Path | None) -> None:
+    made = await client.create_export(body)
+    done = await _follow(client, made["id"])
+    if done["status"] != "completed":
+        console.print(f"[red]export {done['id']} {done['status']}: {done.get('error_message') or ''}[/red]")
+        raise typer.Exit(1)
+    target = output or Path(done["filename"])
+    size = await client.download_export(done["id"], target)
+    console.print(f"{done['rows']:,} rows, {size:,} bytes -> {target}")
+
+
+async def _follow(client: TrawlClient, export_id: str) -> dict[str, Any]:
+    columns = (TextColumn("{task.description:<9}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as bar:
+        rows = bar.add_task("rows", total=None)
+        while True:
+            current = await client.export(export_id)
+            bar.update(rows, completed=current["rows_written"], total=current["rows_total"])
+            if current["status"] in _ENDED:
+                return current
+            await asyncio.sleep(_POLL_SECONDS)

@@ -24,6 +24,8 @@ pytestmark = pytest.mark.integration
 
 TASKS = 2_000
 CONCURRENCY = 8
+QUARTER_WAIT = 180.0
+ALL_WAIT = 300.0
 
 
 async def _start(settings: Settings, server: FakeOpenAI) -> asyncio.subprocess.Process:
@@ -49,6 +51,7 @@ async def _start(settings: Settings, server: FakeOpenAI) -> asyncio.subprocess.P
     )
 
 
+@pytest.mark.timeout(QUARTER_WAIT + ALL_WAIT + 60)
 async def test_a_killed_llm_service_loses_no_task_and_repeats_only_the_calls_in_flight(
     settings: Settings, object_store: ObjectStore
 ) -> None:
@@ -70,12 +73,16 @@ async def test_a_killed_llm_service_loses_no_task_and_repeats_only_the_calls_in_
                 )
                 return done
 
-            await wait_until(lambda: _at_least(completed, TASKS // 4), within=180, what="a quarter done")
+            await wait_until(
+                lambda: _at_least(completed, TASKS // 4), within=QUARTER_WAIT, what="a quarter done"
+            )
             process.send_signal(signal.SIGKILL)
             await process.wait()
             calls_before_restart = len(server.requests)
             process = await _start(settings, server)
-            await wait_until(lambda: _at_least(completed, TASKS), within=300, interval=0.5, what="every task")
+            await wait_until(
+                lambda: _at_least(completed, TASKS), within=ALL_WAIT, interval=0.5, what="every task"
+            )
         finally:
             if process.returncode is None:
                 process.terminate()

@@ -23,6 +23,7 @@ from shared.service import ServiceRuntime, running
 from trawl.api_commands import bootstrap_tenant, print_hits
 from trawl.client import ApiError, TrawlClient, default_api_url
 from trawl.crawling import follow, job_body, print_summary
+from trawl.exports import export_and_download
 from trawl.items import print_products
 from trawl.registry import all_specs
 
@@ -90,6 +91,12 @@ async def main_job(settings: Settings, console: Console, *, wait_seconds: float)
                 print_summary(again)
                 new = len(await products_by_id(client)) - len(found)
                 console.print(f"{len(found)} products, {new} new after the second run")
+                exported = settings.home / "exports" / "demo-products.csv"
+                exported.parent.mkdir(parents=True, exist_ok=True)
+                console.print("the products exported by the exporter, as CSV:")
+                await export_and_download(
+                    client, {"run_id": again["id"], "dataset": "products", "format": "csv"}, exported
+                )
                 if settings.llm_url is None:
                     console.print(
                         "LLM tasks: no endpoint configured; set TRAWL_LLM_URL (any OpenAI-compatible API) "

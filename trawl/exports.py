@@ -48,10 +48,11 @@ def export(
         made = call_api(lambda client: client.create_export(body))
         console.print(f"export {made['id']} {made['status']} (GET /v1/exports/{made['id']})")
         return
-    call_api(lambda client: _export_and_download(client, body, output))
+    call_api(lambda client: export_and_download(client, body, output))
 
 
-async def _export_and_download(client: TrawlClient, body: dict[str, Any], output: Path | None) -> None:
+async def export_and_download(client: TrawlClient, body: dict[str, Any], output: Path | None) -> None:
+    """Asks for the export, follows it with a progress bar, downloads its file."""
     made = await client.create_export(body)
     done = await _follow(client, made["id"])
     if done["status"] != "completed":

@@ -21,7 +21,7 @@ from trawl.api_commands import bootstrap_tenant
 from trawl.client import TrawlClient
 from trawl.crawling import follow
 from trawl.demo import demo_settings
-from trawl.exports import _export_and_download
+from trawl.exports import export_and_download
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +74,7 @@ async def test_a_runs_products_exported_downloaded_and_deleted(settings: Setting
 
             # What `trawl export RUN --format csv -o FILE` does: ask, follow, download.
             target = tmp_path / "products.csv"
-            await _export_and_download(
+            await export_and_download(
                 client,
                 {
                     "run_id": run["id"],

@@ -21,6 +21,7 @@ from services.exporter.domain.rows import (
     DOCUMENT_COLUMNS,
     IMAGE_COLUMNS,
     ITEM_COLUMNS,
+    PRODUCT_COLUMNS,
     Columns,
     ColumnType,
     declared_columns,
@@ -76,10 +77,14 @@ def filename(dataset: ExportDataset, format: ExportFormat, run_id: UUID) -> str:
 def starting_columns(
     dataset: ExportDataset, options: ExportOptions, extractor_schema: Mapping[str, Any] | None
 ) -> Columns:
-    """A run's extractor schema gives items their first columns (its properties, in order)."""
-    schema = (
-        schema_columns(extractor_schema) if dataset in (ExportDataset.ITEMS, ExportDataset.PRODUCTS) else {}
-    )
+    """A run's extractor schema gives items their first columns (its properties, in order);
+    products start with their normalised fields."""
+    if dataset is ExportDataset.PRODUCTS:
+        schema: Mapping[str, ColumnType] = PRODUCT_COLUMNS
+    elif dataset is ExportDataset.ITEMS:
+        schema = schema_columns(extractor_schema)
+    else:
+        schema = {}
     if options.markdown or dataset is not ExportDataset.DOCUMENTS:
         own = _DATASET_COLUMNS[dataset]
     else:

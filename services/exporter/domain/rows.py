@@ -49,6 +49,24 @@ ITEM_COLUMNS: Final = {
     "_document_id": ColumnType.STRING,
     "_extracted_at": ColumnType.STRING,
 }
+# A product's normalised fields (the extractor's), in the order a buyer reads them.
+PRODUCT_COLUMNS: Final = {
+    "name": ColumnType.STRING,
+    "brand": ColumnType.STRING,
+    "sku": ColumnType.STRING,
+    "gtin": ColumnType.STRING,
+    "mpn": ColumnType.STRING,
+    "price": ColumnType.STRING,  # a decimal string, as extracted: no float rounding
+    "currency": ColumnType.STRING,
+    "availability": ColumnType.STRING,
+    "regular_price": ColumnType.STRING,
+    "rating": ColumnType.FLOAT,
+    "review_count": ColumnType.INT,
+    "category": ColumnType.STRING,
+    "url": ColumnType.STRING,
+    "description": ColumnType.STRING,
+    "images": ColumnType.JSON,
+}
 DOCUMENT_COLUMNS: Final = {
     "document_id": ColumnType.STRING,
     "url": ColumnType.STRING,

@@ -255,7 +255,8 @@ def _item_extracted(
         kind=kind,
         data=data,
         content_hash=page.content_hash,
-        confidence=confidence,
+        # A stored confidence comes back from a `real` column as 0.8550000190734863.
+        confidence=None if confidence is None else round(confidence, 4),
         source_url=page.url,
         document_id=page.document_id,
         **optional,

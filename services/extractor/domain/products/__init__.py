@@ -21,6 +21,8 @@ from services.extractor.domain.structured import StructuredData, parse_structure
 
 __all__ = ["FIELDS", "FieldValue", "Product", "extract_products", "product_identity"]
 
+# The fields of an offer the page's visible text could add to its markup.
+_OFFER = ("name", "price", "currency", "availability", "sku")
 # Query parameters that only say where a visitor came from.
 _TRACKING = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "gclid", "fbclid", "ref")
 
@@ -30,7 +32,9 @@ def extract_products(html: str, url: str | None, structured: StructuredData | No
     data = structured if structured is not None else parse_structured(html, url)
     language = _language(html)
     drafts = markup_products(data, url=url, language=language)
-    visible = heuristic_product(html, url=url, language=language)
+    # What the page shows only fills what the markup left out: a complete offer needs no second look.
+    complete = bool(drafts) and all(name in drafts[0].fields for name in _OFFER)
+    visible = None if complete else heuristic_product(html, url=url, language=language)
     if drafts and visible is not None:
         drafts[0].fill_from(visible)  # a price, stock or SKU the markup left out
     elif visible is not None:

@@ -127,7 +127,8 @@ def extract_record(
         return RecordResult({}, False, [{"path": "", "message": problem} for problem in problems], 0.0)
     item = main_item(structured if structured is not None else parse_structured(html, url), schema)
     page = _Page(
-        tree=html_tree(html),
+        # Parsed only for a schema that reads the page by selectors.
+        tree=html_tree(html) if any(_annotated(spec) for spec in _properties(schema)) else None,
         url=url,
         item=item,
         products=products if reads_products(item, schema) else (),
@@ -244,6 +245,15 @@ class _Page:
         if value is None or (value == [] and schema_types(spec)[0] != "array"):
             return None
         return Found(value, confidence if fitted else confidence * _MISFIT_PENALTY)
+
+
+def _properties(schema: Mapping[str, Any]) -> list[dict[str, Any]]:
+    properties = schema.get("properties")
+    return (
+        [spec for spec in properties.values() if isinstance(spec, dict)]
+        if isinstance(properties, dict)
+        else []
+    )
 
 
 def _annotated(spec: dict[str, Any]) -> bool:

@@ -11,12 +11,14 @@ import tarfile
 import zipfile
 from typing import Any
 
+import httpx
 import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
 from shared.events import ExportDataset, ExportFormat, ImagesValidated, ImageVerdict, ItemKind
 from tests.integration.exporter.conftest import Exporter, Run, document, image, item
+from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -263,3 +265,25 @@ async def test_an_export_of_a_dataset_not_there_yet_fails_with_its_reason(export
     assert export.status == "failed" and "llm" in (export.error_message or "")
     link = await exporter.link(run.tenant_id, export.id)
     assert (link.state, link.url) == ("not_ready", None)
+
+
+async def test_a_link_works_while_the_export_lives_and_the_file_is_swept_after(exporter: Exporter) -> None:
+    run = await _run_with_records(exporter)
+    export = await exporter.export(run, ExportFormat.JSONL, link_ttl_seconds=60)
+    assert export.expires_at is not None and export.status == "completed"
+    link = await exporter.link(run.tenant_id, export.id)
+    assert link.state == "ready" and link.url is not None
+    assert link.expires_at is not None and link.expires_at <= export.expires_at
+    async with httpx.AsyncClient() as plain:
+        assert (await plain.get(link.url)).status_code == 200
+        key = f"tenants/{run.tenant_id}/exports/{export.id}/{export.filename}"
+        assert await exporter.objects.exists(key)
+
+        async def swept() -> bool:
+            found = await exporter.get(run.tenant_id, export.id)
+            return found is not None and found.status == "expired" and not await exporter.objects.exists(key)
+
+        await wait_until(swept, within=90, interval=1.0, what="the expired export swept")
+        assert (await plain.get(link.url)).status_code in (403, 404)  # the link died with its file
+    expired = await exporter.link(run.tenant_id, export.id)
+    assert (expired.state, expired.url) == ("expired", None)

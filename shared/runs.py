@@ -20,9 +20,7 @@ async def remember_run(conn: Connection, event: JobCreated) -> bool:
     """True when the run is new and is to be worked on; False when it was already known, or
     was cancelled or deleted before (a cancelled run is remembered as such, for what its
     configuration says; a deleted one is not)."""
-    fate = await conn.fetchval(
-        "SELECT fate FROM run_fates WHERE run_id = $1 AND tenant_id = $2", event.run_id, event.tenant_id
-    )
+    fate = await run_fate(conn, run_id=event.run_id, tenant_id=event.tenant_id)
     if fate == "deleted":
         return False
     inserted = await conn.fetchval(
@@ -47,6 +45,14 @@ async def record_fate(conn: Connection, *, run_id: UUID, tenant_id: UUID, fate: 
         tenant_id,
         fate,
     )
+
+
+async def run_fate(conn: Connection, *, run_id: UUID, tenant_id: UUID) -> str | None:
+    """What became of a run this service knew ("deleted", ...), or None."""
+    fate: str | None = await conn.fetchval(
+        "SELECT fate FROM run_fates WHERE run_id = $1 AND tenant_id = $2", run_id, tenant_id
+    )
+    return fate
 
 
 async def run_config(conn: Connection, *, run_id: UUID, tenant_id: UUID) -> JobConfig | None:

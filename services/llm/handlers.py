@@ -16,6 +16,9 @@ async def on_job_created(ctx: HandlerContext, event: JobCreated) -> None:
         await store.add_queries(
             ctx.conn, run_id=event.run_id, tenant_id=event.tenant_id, queries=event.config.llm_queries
         )
+        await planning.plan_waiting_items(
+            ctx.uow, ctx.resources.get(Settings), tenant_id=event.tenant_id, run_id=event.run_id
+        )
 
 
 async def on_item_extracted(ctx: HandlerContext, event: ItemExtracted) -> None:

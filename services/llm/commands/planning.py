@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 
 from services.llm import metrics, store
 from services.llm.domain.tasks import NewTask, query_task, requested_task
+from shared import runs
 from shared.config import Settings
 from shared.events import ItemExtracted, ItemKind, LlmTaskRequested
 from shared.uow import UnitOfWork
@@ -18,6 +19,11 @@ NO_ENDPOINT = "no LLM endpoint configured (TRAWL_LLM_URL): tasks wait as pending
 async def plan_product_tasks(uow: UnitOfWork, settings: Settings, event: ItemExtracted) -> int:
     """One task per active query of the run over the product; returns how many are new."""
     if event.kind is not ItemKind.PRODUCT:
+        return 0
+    if await runs.run_status(uow.conn, run_id=event.run_id, tenant_id=event.tenant_id) is None:
+        if await runs.run_fate(uow.conn, run_id=event.run_id, tenant_id=event.tenant_id) != "deleted":
+            # Its JobCreated is not in yet (another topic): the product waits for the run's queries.
+            await store.keep_waiting_item(uow.conn, event)
         return 0
     queries = await store.active_queries(uow.conn, run_id=event.run_id, tenant_id=event.tenant_id)
     if not queries:
@@ -40,6 +46,14 @@ async def plan_product_tasks(uow: UnitOfWork, settings: Settings, event: ItemExt
         )
         created += await _add(uow, settings, task)
     return created
+
+
+async def plan_waiting_items(uow: UnitOfWork, settings: Settings, *, tenant_id: UUID, run_id: UUID) -> int:
+    """Once a run is known, the products that came before it."""
+    planned = 0
+    for event in await store.take_waiting_items(uow.conn, tenant_id=tenant_id, run_id=run_id):
+        planned += await plan_product_tasks(uow, settings, event)
+    return planned
 
 
 async def take_request(uow: UnitOfWork, settings: Settings, event: LlmTaskRequested) -> bool:

@@ -12,11 +12,13 @@ from services.llm.store.tasks import (
     forget_run,
     give_back,
     insert_task,
+    keep_waiting_item,
     lease_tasks,
     note_waiting,
     on_demand_session,
     retry_failed,
     run_session,
+    take_waiting_items,
 )
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "give_back",
     "insert_task",
     "job_spend",
+    "keep_waiting_item",
     "lease_tasks",
     "locked_model_state",
     "note_waiting",
@@ -41,5 +44,6 @@ __all__ = [
     "session_exists",
     "session_tasks",
     "sessions",
+    "take_waiting_items",
     "task",
 ]

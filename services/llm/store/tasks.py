@@ -10,7 +10,7 @@ import asyncpg
 
 from services.llm.domain.tasks import LeasedTask, NewTask, Query
 from shared.db import Connection
-from shared.events import LlmQuery
+from shared.events import ItemExtracted, LlmQuery
 
 
 async def add_queries(
@@ -277,6 +277,7 @@ def _leased(row: asyncpg.Record) -> LeasedTask:
 async def forget_run(conn: Connection, *, tenant_id: UUID, run_id: UUID) -> None:
     """A deleted run's sessions and tasks (their failures and usage go with them)."""
     await conn.execute("DELETE FROM llm_sessions WHERE tenant_id = $1 AND run_id = $2", tenant_id, run_id)
+    await conn.execute("DELETE FROM waiting_items WHERE tenant_id = $1 AND run_id = $2", tenant_id, run_id)
 
 
 async def cancel_run_tasks(conn: Connection, *, tenant_id: UUID, run_id: UUID) -> None:
@@ -289,3 +290,22 @@ async def cancel_run_tasks(conn: Connection, *, tenant_id: UUID, run_id: UUID) -
         tenant_id,
         run_id,
     )
+
+
+async def keep_waiting_item(conn: Connection, event: ItemExtracted) -> None:
+    await conn.execute(
+        """INSERT INTO waiting_items (item_id, run_id, tenant_id, event) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (item_id) DO NOTHING""",
+        event.item_id,
+        event.run_id,
+        event.tenant_id,
+        event.model_dump(mode="json"),
+    )
+
+
+async def take_waiting_items(conn: Connection, *, tenant_id: UUID, run_id: UUID) -> list[ItemExtracted]:
+    """The run's products that came before its JobCreated, removed from the waiting list."""
+    rows = await conn.fetch(
+        "DELETE FROM waiting_items WHERE tenant_id = $1 AND run_id = $2 RETURNING event", tenant_id, run_id
+    )
+    return [ItemExtracted.model_validate(row["event"]) for row in rows]

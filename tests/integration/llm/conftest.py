@@ -124,10 +124,16 @@ class Llm:
 
 
 async def start_run(
-    settings: Settings, *, tenant_id: UUID, job_id: UUID, queries: list[LlmQuery], **limits: Any
+    settings: Settings,
+    *,
+    tenant_id: UUID,
+    job_id: UUID,
+    queries: list[LlmQuery],
+    run_id: UUID | None = None,
+    **limits: Any,
 ) -> UUID:
     """A run of a job with these queries (and limits) starts: its JobCreated."""
-    run_id = uuid4()
+    run_id = run_id or uuid4()
     config = JobConfig.model_validate(
         {
             "seeds": ["https://shop.example/"],

@@ -14,7 +14,7 @@ from shared.config import Settings
 from shared.events import LlmQuery, RunCancelled
 from shared.llm_api import LLM_SESSION_RETRY_PATH, LLM_SESSION_TASKS_PATH, LLM_SESSIONS_PATH, LLM_TASK_PATH
 from shared.producer import publish_direct
-from tests.integration.llm.conftest import QUERY_SCHEMA, Llm, running_llm
+from tests.integration.llm.conftest import QUERY_SCHEMA, Llm, publish_products, running_llm, start_run
 from tests.sites.openai_server import FakeOpenAI
 from tests.support import wait_until
 
@@ -181,3 +181,16 @@ async def test_without_an_endpoint_tasks_wait_and_readiness_says_why(
         assert await llm.pool.fetchval("SELECT error_message FROM llm_tasks WHERE run_id = $1", run) == (
             "the run was cancelled"
         )
+
+
+async def test_products_announced_before_their_runs_start_wait_for_its_queries(llm: Llm) -> None:
+    tenant, job, run = uuid4(), uuid4(), uuid4()
+    await publish_products(llm.settings, tenant_id=tenant, job_id=job, run_id=run, products=PRODUCTS)
+    await wait_until(
+        lambda: llm.pool.fetchval("SELECT count(*) = 2 FROM waiting_items WHERE run_id = $1", run),
+        what="the products kept until their run is known",
+    )
+    await start_run(llm.settings, tenant_id=tenant, job_id=job, queries=QUERIES[:1], run_id=run)
+    done = await llm.completed(expected=2)
+    assert sorted(event.product_hash for event in done if event.run_id == run) == ["hash-CK-1", "hash-OS-2"]
+    assert await llm.pool.fetchval("SELECT count(*) FROM waiting_items WHERE run_id = $1", run) == 0

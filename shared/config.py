@@ -107,10 +107,25 @@ class Settings(BaseSettings):
     extractor_internal_url: str | None = Field(
         default=None, description="base URL of the extractor's internal HTTP (default: its local port)"
     )
-    qdrant_url: str | None = Field(default=None, description="a Qdrant server; unset means local mode")
+    qdrant_url: str | None = Field(
+        default=None,
+        description="a Qdrant server or cluster; unset means Qdrant Edge embedded in the extractor",
+    )
     qdrant_api_key: str | None = None
     qdrant_path: str | None = Field(
-        default=None, description="local-mode store directory (default <home>/qdrant), or ':memory:'"
+        default=None,
+        description="Qdrant Edge shards' directory (default <home>/vectors), or ':memory:' (a temporary one)",
+    )
+    reindex_page_chunks: int = Field(
+        default=256, ge=1, description="chunks a reindex copies per recorded step"
+    )
+    reindex_check_seconds: float = Field(
+        default=30.0, gt=0, description="how often the reindexer looks for work"
+    )
+    vector_index_threshold: int = Field(
+        default=50_000,
+        ge=0,
+        description="points searched by brute force that start a reindex building their index (0: never)",
     )
     embedding_backend: Literal["local", "openai"] = "local"
     embedding_model: str = Field(

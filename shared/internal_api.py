@@ -21,6 +21,10 @@ RUN_URLS_PATH = "/internal/v1/runs/{run_id}/urls"
 RUN_SEARCHES_PATH = "/internal/v1/runs/{run_id}/searches"
 RUN_IMAGES_PATH = "/internal/v1/runs/{run_id}/images"
 MAX_RUN_IMAGES = 500
+# Operator commands the extractor carries out, since it owns the vector store (`trawl reindex`,
+# `trawl reconcile`).
+REINDEX_PATH = "/internal/v1/vectors/reindex"
+RECONCILE_PATH = "/internal/v1/vectors/reconcile"
 MAX_RUN_URLS = 1000
 
 

@@ -19,7 +19,7 @@ from shared.logging import configure_logging
 from shared.s3 import ObjectStore
 from shared.service import ServiceRuntime, run_until_signalled
 from shared.topics import all_topics
-from trawl import api_commands, localstack, reconcile
+from trawl import api_commands, localstack, reconcile, reindex
 from trawl.console import console
 from trawl.extract import extract_files
 
@@ -32,6 +32,7 @@ app.add_typer(schemas_app, name="schemas")
 dlq_app = typer.Typer(help="Dead-letter topics: what failed, and replay after a fix.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 app.command("reconcile")(reconcile.reconcile)
+app.command("reindex")(reindex.reindex)
 app.command("extract")(extract_files)  # `trawl extract` itself starts from trawl.entry, without the rest
 
 

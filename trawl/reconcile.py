@@ -1,7 +1,8 @@
 """`trawl reconcile [--run ID] [--repair]`.
 
-In local mode Qdrant's store belongs to one process: run this while the extractor is
-stopped, or against a Qdrant server (`TRAWL_QDRANT_URL`) at any time.
+The embedded vector store belongs to the extractor's process: while the extractor runs, the
+comparison is the extractor's (over its internal HTTP); when it is stopped, this process opens
+the stores itself.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
+import httpx
 import typer
 
 from shared.config import Settings
@@ -24,7 +26,10 @@ def reconcile(
     repair: Annotated[bool, typer.Option(help="fix what differs")] = False,
 ) -> None:
     """Compare Postgres, Qdrant and S3 for a run (or everything); --repair fixes the differences."""
-    report = asyncio.run(_reconcile(Settings(), run, repair))
+    settings = Settings()
+    report = asyncio.run(_by_extractor(settings, run, repair)) or asyncio.run(
+        _reconcile(settings, run, repair)
+    )
     console.print(
         f"chunks {report.chunks}, points {report.points}: "
         f"{len(report.missing_points)} missing point(s), {len(report.orphan_points)} orphan point(s), "
@@ -45,6 +50,25 @@ def reconcile(
         raise typer.Exit(1)
 
 
+async def _by_extractor(settings: Settings, run_id: UUID | None, repair: bool) -> Report | None:
+    """The running extractor's report; None when no extractor answers."""
+    from pydantic import TypeAdapter
+
+    from services.extractor.commands.reconcile import Report
+    from shared.internal_api import RECONCILE_PATH
+    from trawl.reindex import extractor_client
+
+    async with extractor_client(settings, timeout=None) as client:
+        try:
+            answer = await client.post(
+                RECONCILE_PATH, json={"run_id": str(run_id) if run_id else None, "repair": repair}
+            )
+        except httpx.TransportError:
+            return None
+    answer.raise_for_status()
+    return TypeAdapter(Report).validate_python(answer.json())
+
+
 async def _reconcile(settings: Settings, run_id: UUID | None, repair: bool) -> Report:
     from services.extractor.app import SPEC
     from services.extractor.commands.reconcile import reconcile as compare
@@ -58,7 +82,7 @@ async def _reconcile(settings: Settings, run_id: UUID | None, repair: bool) -> R
     pool = await create_pool(settings, SPEC.name)
     db = Database(pool, service=SPEC.name, topic_prefix=settings.topic_prefix)
     try:
-        async with ObjectStore.from_settings(settings) as objects, open_pipeline(settings) as pipeline:
+        async with ObjectStore.from_settings(settings) as objects, open_pipeline(settings, db) as pipeline:
             return await compare(db, pipeline, objects, run_id=run_id, repair=repair)
     finally:
         await pool.close()

@@ -19,11 +19,12 @@ from shared.events import (
 )
 from shared.http import Check
 from shared.service import ServiceRuntime, ServiceSpec
+from shared.uow import Database
 
 
 @contextlib.asynccontextmanager
 async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
-    async with open_pipeline(runtime.settings) as pipeline:
+    async with open_pipeline(runtime.settings, runtime.resources.get(Database)) as pipeline:
         runtime.resources.add(Pipeline, pipeline)
         yield
 
@@ -46,6 +47,6 @@ SPEC = ServiceSpec(
     migrations_dir=Path(__file__).parent / "migrations",
     routes=http.routes,
     lifespan=lifespan,
-    workers=(workers.index_forever, workers.delete_runs_forever),
+    workers=(workers.index_forever, workers.delete_runs_forever, workers.reindex_forever),
     checks=checks,
 )

@@ -1,20 +1,23 @@
 """The extractor's internal HTTP surface, for ingest's public API: hybrid search (`/v1/search`),
 a run's items, products and documents (`/v1/runs/{id}/items`, `/v1/products`,
-`/v1/documents/{id}`). Only callers holding the shared internal token get past a 401; a bad
-body or query is a 422 naming what was wrong; another tenant's id is a 404.
+`/v1/documents/{id}`); and for the operator's `trawl reindex` and `trawl reconcile` (the
+extractor owns the embedded vector store). Only callers holding the shared internal token get
+past a 401; a bad body or query is a 422 naming what was wrong; another tenant's id is a 404.
 """
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from pydantic import ValidationError
+from pydantic import RootModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from services.extractor.commands import reading
+from services.extractor.commands import reading, reindex
 from services.extractor.commands.llm_requests import ask_about_documents
+from services.extractor.commands.reconcile import ReconcileRequest, Report, reconcile
+from services.extractor.commands.reindex import ReindexRefused, ReindexRequest
 from services.extractor.commands.search import search
 from services.extractor.pipeline import Pipeline
 from shared.http import internal_route
@@ -22,10 +25,13 @@ from shared.internal_api import (
     DOCUMENT_PATH,
     PRODUCT_PATH,
     PRODUCTS_PATH,
+    RECONCILE_PATH,
+    REINDEX_PATH,
     RUN_ITEMS_PATH,
 )
 from shared.internal_http import bad_query, cursor_of, json_response, not_found, page_limit, tenant_of
 from shared.llm_api import RUN_LLM_TASKS_PATH, DocumentsTask
+from shared.s3 import ObjectStore
 from shared.search_api import INTERNAL_SEARCH_PATH, SearchRequest
 from shared.service import ServiceRuntime
 from shared.uow import Database
@@ -35,6 +41,9 @@ def routes(runtime: ServiceRuntime) -> list[BaseRoute]:
     def db() -> Database:
         return runtime.resources.get(Database)
 
+    def pipeline() -> Pipeline:
+        return runtime.resources.get(Pipeline)
+
     async def internal_search(request: Request) -> Response:
         try:
             body = SearchRequest.model_validate_json(await request.body())
@@ -43,7 +52,7 @@ def routes(runtime: ServiceRuntime) -> list[BaseRoute]:
                 f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()
             )
             return JSONResponse({"detail": problems}, status_code=422)
-        return json_response(await search(db(), runtime.resources.get(Pipeline), body))
+        return json_response(await search(db(), pipeline(), body))
 
     async def run_items(request: Request) -> Response:
         query = request.query_params
@@ -104,8 +113,36 @@ def routes(runtime: ServiceRuntime) -> list[BaseRoute]:
         requested = await ask_about_documents(db(), run_id=run_id, task=task)
         return json_response(requested) if requested is not None else not_found()
 
+    async def start_reindex(request: Request) -> Response:
+        try:
+            body = ReindexRequest.model_validate_json(await request.body() or b"{}")
+            return json_response(await reindex.start_reindex(db(), pipeline(), body))
+        except (ValidationError, ValueError) as exc:
+            return JSONResponse(
+                {"detail": str(exc)}, status_code=409 if isinstance(exc, ReindexRefused) else 422
+            )
+
+    async def reindex_status(_request: Request) -> Response:
+        try:
+            return json_response(await reindex.reindex_status(db()))
+        except ReindexRefused as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    async def reconcile_stores(request: Request) -> Response:
+        try:
+            body = ReconcileRequest.model_validate_json(await request.body() or b"{}")
+        except ValidationError as exc:
+            return bad_query(exc)
+        report = await reconcile(
+            db(), pipeline(), runtime.resources.get(ObjectStore), run_id=body.run_id, repair=body.repair
+        )
+        return JSONResponse(RootModel[Report](report).model_dump(mode="json"))
+
     token = runtime.settings.internal_token
     return [
+        internal_route(REINDEX_PATH, start_reindex, token=token, methods=["POST"]),
+        internal_route(REINDEX_PATH, reindex_status, token=token, methods=["GET"]),
+        internal_route(RECONCILE_PATH, reconcile_stores, token=token, methods=["POST"]),
         internal_route(INTERNAL_SEARCH_PATH, internal_search, token=token, methods=["POST"]),
         internal_route(RUN_ITEMS_PATH, run_items, token=token, methods=["GET"]),
         internal_route(PRODUCTS_PATH, products, token=token, methods=["GET"]),

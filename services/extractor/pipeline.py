@@ -18,9 +18,10 @@ from services.extractor.domain.chunking import Chunk, chunk_blocks
 from services.extractor.domain.documents import ExtractedDocument
 from services.extractor.domain.extract import extract
 from services.extractor.domain.items import FoundItems, ItemsPlan, find_items
-from services.extractor.embeddings import EmbeddingBackend, count_tokens, model_slug, open_backend
-from services.extractor.vectors import VectorIndex
+from services.extractor.embeddings import EmbeddingBackend, count_tokens
+from services.extractor.vectors.index import VectorIndex, open_vector_index
 from shared.config import Settings
+from shared.uow import Database
 
 
 @dataclass
@@ -59,9 +60,13 @@ class Processed:
 @dataclass
 class Pipeline:
     settings: Settings
-    embedder: EmbeddingBackend
     vectors: VectorIndex
     health: IndexHealth = field(default_factory=IndexHealth)
+
+    @property
+    def embedder(self) -> EmbeddingBackend:
+        """The model of the collection searches use."""
+        return self.vectors.embedder
 
     def process(
         self,
@@ -104,12 +109,6 @@ class Pipeline:
 
 
 @contextlib.asynccontextmanager
-async def open_pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
-    embedder = await open_backend(settings)
-    try:
-        async with VectorIndex.open(
-            settings, model_slug=model_slug(embedder), dimension=embedder.dimension
-        ) as vectors:
-            yield Pipeline(settings, embedder, vectors)
-    finally:
-        await embedder.aclose()
+async def open_pipeline(settings: Settings, db: Database) -> AsyncIterator[Pipeline]:
+    async with open_vector_index(settings, db) as vectors:
+        yield Pipeline(settings, vectors)

@@ -2,17 +2,20 @@
 
 The indexer runs `commands.indexing` round after round; Qdrant or the embedder being down
 stalls it (readiness says why) and nothing is lost. The deletion driver runs
-`commands.deletion` for every run deletion not done yet.
+`commands.deletion` for every run deletion not done yet; the reindexer carries a recorded
+reindex (`commands.reindex`) to its end, also one a crash interrupted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from services.extractor import metrics, store
 from services.extractor.commands.deletion import drive_deletion
 from services.extractor.commands.indexing import index_waiting
+from services.extractor.commands.reindex import drive_reindex, record_reindex_error, reindex_when_due
 from services.extractor.pipeline import Pipeline
 from shared.s3 import ObjectStore
 from shared.service import ServiceRuntime
@@ -60,3 +63,25 @@ async def delete_runs_forever(runtime: ServiceRuntime) -> None:
             except Exception:
                 log.exception("deleting run %s stalled; will retry", deletion["run_id"])
         await asyncio.sleep(runtime.settings.index_poll_interval)
+
+
+async def reindex_forever(runtime: ServiceRuntime) -> None:
+    pipeline = runtime.resources.get(Pipeline)
+    db = runtime.resources.get(Database)
+    backoff = runtime.settings.index_poll_interval
+    while True:
+        try:
+            if not await drive_reindex(db, pipeline):
+                await reindex_when_due(db, pipeline)
+        except Exception as exc:
+            log.exception("reindexing stalled; will resume (retry in %.1fs)", backoff)
+            await record_reindex_error(db, exc)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, _MAX_BACKOFF)
+            continue
+        backoff = runtime.settings.index_poll_interval
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                pipeline.vectors.reindex_requested.wait(), runtime.settings.reindex_check_seconds
+            )
+        pipeline.vectors.reindex_requested.clear()

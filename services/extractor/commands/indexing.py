@@ -16,7 +16,8 @@ import asyncpg
 from services.extractor import metrics, store
 from services.extractor.domain.outcomes import DocumentRef, DocumentSummary, chunk_indexed
 from services.extractor.pipeline import Pipeline
-from services.extractor.vectors import ChunkPoint
+from services.extractor.vectors.index import Target
+from services.extractor.vectors.points import ChunkPoint
 from shared.uow import Database
 
 
@@ -27,6 +28,15 @@ async def index_waiting(db: Database, pipeline: Pipeline) -> int:
         if not documents:
             return 0
         chunks = await store.unindexed_chunks(conn, document_ids=[doc["id"] for doc in documents])
+    # A reindex turns on mirroring (and switches collections) between rounds, never while
+    # points are written to one collection but not yet marked indexed.
+    async with pipeline.vectors.switch_lock:
+        return await _index(db, pipeline, documents, chunks)
+
+
+async def _index(
+    db: Database, pipeline: Pipeline, documents: Sequence[asyncpg.Record], chunks: Sequence[asyncpg.Record]
+) -> int:
     await upsert_chunks(pipeline, chunks, {doc["id"]: doc for doc in documents})
     finished = 0
     for doc in documents:
@@ -72,28 +82,43 @@ async def index_waiting(db: Database, pipeline: Pipeline) -> int:
 async def upsert_chunks(
     pipeline: Pipeline, chunks: Sequence[asyncpg.Record], documents: dict[Any, asyncpg.Record]
 ) -> None:
-    """Embed chunk rows and write their points (also `trawl reconcile --repair`'s path).
-    `documents` maps document id to a row with job_id, run_id, url, title, document_type."""
+    """Embed chunk rows and write their points wherever new points go (the live collection,
+    and the one a reindex is catching up). `documents` maps document id to a row with job_id,
+    run_id, url, title, document_type. Also `trawl reconcile --repair`'s path."""
+    await write_points(pipeline.vectors.writes(), chunks, documents)
+
+
+async def write_points(
+    targets: Sequence[Target], chunks: Sequence[asyncpg.Record], documents: dict[Any, asyncpg.Record]
+) -> None:
     if not chunks:
         return
-    vectors = await pipeline.embedder.embed([chunk["text"] for chunk in chunks])
-    points = []
-    for chunk, vector in zip(chunks, vectors, strict=True):
-        doc = documents[chunk["document_id"]]
-        points.append(
-            ChunkPoint(
-                chunk_id=chunk["id"],
-                vector=vector,
-                tenant_id=chunk["tenant_id"],
-                job_id=doc["job_id"],
-                run_id=doc["run_id"],
-                document_id=chunk["document_id"],
-                chunk_index=chunk["chunk_index"],
-                url=doc["url"],
-                title=doc["title"],
-                document_type=doc["document_type"],
-                text=chunk["text"],
-            )
+    texts = [chunk["text"] for chunk in chunks]
+    embedded: dict[int, list[list[float]]] = {}  # one embedding per model, shared by its targets
+    for target in targets:
+        if id(target.embedder) not in embedded:
+            embedded[id(target.embedder)] = await target.embedder.embed(texts)
+        vectors = embedded[id(target.embedder)]
+        await target.store.upsert(
+            [
+                chunk_point(chunk, vector, documents[chunk["document_id"]])
+                for chunk, vector in zip(chunks, vectors, strict=True)
+            ]
         )
-    await pipeline.vectors.upsert(points)
-    metrics.CHUNKS_INDEXED.inc(len(points))
+    metrics.CHUNKS_INDEXED.inc(len(chunks))
+
+
+def chunk_point(chunk: asyncpg.Record, vector: list[float], doc: asyncpg.Record) -> ChunkPoint:
+    return ChunkPoint(
+        chunk_id=chunk["id"],
+        vector=vector,
+        tenant_id=chunk["tenant_id"],
+        job_id=doc["job_id"],
+        run_id=doc["run_id"],
+        document_id=chunk["document_id"],
+        chunk_index=chunk["chunk_index"],
+        url=doc["url"],
+        title=doc["title"],
+        document_type=doc["document_type"],
+        text=chunk["text"],
+    )

@@ -12,11 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from pydantic import BaseModel
+
 from services.extractor import store
 from services.extractor.commands.indexing import upsert_chunks
 from services.extractor.pipeline import Pipeline
 from shared.s3 import ObjectStore
 from shared.uow import Database
+
+
+class ReconcileRequest(BaseModel):
+    run_id: UUID | None = None
+    repair: bool = False
 
 
 @dataclass

@@ -18,7 +18,7 @@ import asyncpg
 from services.extractor import metrics, store
 from services.extractor.domain.search import Fused, reciprocal_rank_fusion
 from services.extractor.pipeline import Pipeline
-from services.extractor.vectors import VectorFilter, VectorHit
+from services.extractor.vectors.points import VectorFilter, VectorHit
 from shared.db import Connection
 from shared.search_api import SearchHit, SearchMode, SearchRequest, SearchResponse
 from shared.uow import Database
@@ -46,12 +46,15 @@ async def search(db: Database, pipeline: Pipeline, request: SearchRequest) -> Se
     top = fused if request.distinct_urls or request.tags else fused[: request.limit]
     async with db.connection() as conn:
         details = await store.hit_details(
-            conn, tenant_id=request.tenant_id, chunk_ids=[item.key for item in top], query=request.query
+            conn, tenant_id=request.tenant_id, chunk_ids=[item.key for item in top]
         )
         if request.tags:
             top = await _tagged(conn, request, top, details)
         if request.distinct_urls:
             top = await _one_per_url(conn, request, top, details)
+        shown = await store.snippets(
+            conn, tenant_id=request.tenant_id, chunk_ids=[item.key for item in top], query=request.query
+        )
     hits = []
     for item in top:
         row = details.get(item.key)
@@ -76,7 +79,7 @@ async def search(db: Database, pipeline: Pipeline, request: SearchRequest) -> Se
                 title=row["title"],
                 document_type=row["document_type"],
                 text=row["text"],
-                snippet=row["snippet"],
+                snippet=shown.get(item.key, ""),
                 score=score,
                 vector_score=vector_scores.get(item.key),
                 vector_rank=vector_rank,
@@ -134,13 +137,14 @@ async def _one_per_url(
 
 
 async def _vector_candidates(pipeline: Pipeline, request: SearchRequest, depth: int) -> list[VectorHit]:
-    (query_vector,) = await pipeline.embedder.embed([request.query])
+    live = pipeline.vectors.active  # the query is embedded by the model of the collection it searches
+    (query_vector,) = await live.embedder.embed([request.query])
     where = VectorFilter(
         request.tenant_id, job_id=request.job_id, run_id=request.run_id, document_type=request.document_type
     )
     if request.url_prefix is None:
-        return await pipeline.vectors.search(query_vector, where, depth)
-    hits = await pipeline.vectors.search(query_vector, where, depth * _URL_PREFIX_OVERFETCH)
+        return await live.store.search(query_vector, where, depth)
+    hits = await live.store.search(query_vector, where, depth * _URL_PREFIX_OVERFETCH)
     return [hit for hit in hits if (hit.url or "").startswith(request.url_prefix)][:depth]
 
 

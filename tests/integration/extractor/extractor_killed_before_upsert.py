@@ -12,17 +12,18 @@ import signal
 from collections.abc import Sequence
 
 from services.extractor.app import SPEC
-from services.extractor.vectors import ChunkPoint, VectorIndex
+from services.extractor.vectors.edge import EdgeVectorStore
+from services.extractor.vectors.points import ChunkPoint
 from shared.config import Settings
 from shared.service import ServiceRuntime, running
 
 
-async def _killed(self: VectorIndex, points: Sequence[ChunkPoint]) -> None:
+async def _killed(self: EdgeVectorStore, points: Sequence[ChunkPoint]) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
 async def main() -> None:
-    VectorIndex.upsert = _killed  # type: ignore[method-assign]
+    EdgeVectorStore.upsert = _killed  # type: ignore[method-assign]
     async with running([ServiceRuntime(SPEC, Settings(), http_port=0)]):
         await asyncio.sleep(120)
     raise SystemExit("the extractor was expected to be killed")

@@ -14,13 +14,14 @@ from aiokafka import AIOKafkaProducer
 
 from services.extractor.app import SPEC
 from services.extractor.pipeline import open_pipeline
-from services.extractor.vectors import VectorFilter
+from services.extractor.vectors.points import VectorFilter
 from shared.config import Settings
 from shared.db import create_pool
 from shared.envelope import Envelope
 from shared.events import PageFetched
 from shared.s3 import ObjectStore
 from shared.topics import topic_for
+from shared.uow import Database
 from tests.integration.extractor.conftest import running_extractor, stored_page
 from tests.support import prepare
 
@@ -87,10 +88,10 @@ async def test_a_page_delivered_three_times_with_a_crash_before_the_upsert_is_in
         assert chunks > 0
         assert await pool.fetchval("SELECT count(*) FROM chunks WHERE indexed_at IS NOT NULL") == 0
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+        async with open_pipeline(settings, Database(pool, service="extractor", topic_prefix="")) as pipeline:
+            assert await pipeline.vectors.count(VectorFilter(tenant)) == 0
     finally:
         await pool.close()
-    async with open_pipeline(settings) as pipeline:
-        assert await pipeline.vectors.count(VectorFilter(tenant)) == 0
 
     async with running_extractor(settings) as extractor:
         await extractor.settled()

@@ -11,9 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from services.extractor.pipeline import open_pipeline
-from services.extractor.vectors import ChunkPoint, VectorFilter
+from services.extractor.vectors.points import ChunkPoint, VectorFilter
 from shared.config import Settings
+from shared.db import create_pool
 from shared.events import PageFetched, RunDeleted
+from shared.uow import Database
 from tests.integration.extractor.conftest import running_extractor
 from tests.support import consumed_everything, wait_until
 from trawl.cli import app
@@ -84,13 +86,13 @@ async def test_deleting_a_run_leaves_nothing_and_reconcile_repairs_injected_dama
         lost = await pool.fetchval(
             "SELECT id FROM chunks WHERE run_id = $1 ORDER BY chunk_index LIMIT 1", kept
         )
-        await vectors.delete_ids([lost])
+        await vectors.active.store.delete_ids([lost])
         stray = uuid4()
-        await vectors.upsert(
+        await vectors.active.store.upsert(
             [
                 ChunkPoint(
                     stray,
-                    [1.0] + [0.0] * (vectors.dimension - 1),
+                    [1.0] + [0.0] * (vectors.active.store.dimension - 1),
                     tenant,
                     None,
                     kept,
@@ -110,6 +112,8 @@ async def test_deleting_a_run_leaves_nothing_and_reconcile_repairs_injected_dama
         "TRAWL_TOPIC_PREFIX": settings.topic_prefix,
         "TRAWL_S3_BUCKET": settings.s3_bucket,
         "TRAWL_QDRANT_PATH": settings.qdrant_path or "",
+        # The extractor is stopped: the command opens the stores itself (nothing listens here).
+        "TRAWL_EXTRACTOR_INTERNAL_URL": "http://127.0.0.1:9",
     }.items():
         monkeypatch.setenv(name, value)
     runner = CliRunner()
@@ -124,6 +128,10 @@ async def test_deleting_a_run_leaves_nothing_and_reconcile_repairs_injected_dama
     clean = await asyncio.to_thread(runner.invoke, app, ["reconcile"])
     assert clean.exit_code == 0 and "consistent" in clean.output, clean.output
 
-    async with open_pipeline(settings) as pipeline:
-        assert await pipeline.vectors.count(VectorFilter(tenant, run_id=kept)) == kept_chunks
-        assert lost in await pipeline.vectors.point_ids(tenant, kept)
+    pool = await create_pool(settings, "extractor")
+    try:
+        async with open_pipeline(settings, Database(pool, service="extractor", topic_prefix="")) as pipeline:
+            assert await pipeline.vectors.count(VectorFilter(tenant, run_id=kept)) == kept_chunks
+            assert lost in await pipeline.vectors.point_ids(tenant, kept)
+    finally:
+        await pool.close()

@@ -9,7 +9,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from services.extractor.vectors import VectorFilter
+from services.extractor.vectors.points import VectorFilter
 from shared.config import Settings
 from tests.fixtures.extractor.embedding_server import DIMENSION, serving
 from tests.integration.extractor.conftest import Extractor, running_extractor

@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from services.extractor.vectors import VectorFilter
+from services.extractor.vectors.points import VectorFilter
 from shared.envelope import Envelope
 from shared.events import PageFetched
 from shared.search_api import SearchMode

@@ -41,6 +41,9 @@ bench: setup
 	$(BIN)/python -m bench.outbox_throughput
 	$(BIN)/python -m bench.crawl_vs_scrapy
 	$(BIN)/python -m bench.extract_index
+	$(BIN)/python -m bench.vector_search
+	$(BIN)/python -m bench.search_at_scale
+	$(BIN)/python -m bench.reindex_live
 	$(BIN)/python -m bench.near_duplicates
 	$(BIN)/python -m bench.images
 

@@ -100,6 +100,8 @@ async def main() -> None:
                 await _load(db, pipeline, args.chunks, await base_vectors())
                 print(f"{args.chunks:,} chunks indexed with {pipeline.embedder.model_name}")
                 probe = Probe(db, pipeline, zipf_queries(50, seed=9))
+                for query in probe.queries[:5]:  # warm: the model's first run, cold caches
+                    await search(db, pipeline, SearchRequest(tenant_id=BIG, query=query))
                 probing = asyncio.create_task(probe.run())
                 await _reindex(db, pipeline, probe, ReindexRequest())
                 await _reindex(db, pipeline, probe, ReindexRequest(model="hash-8"))

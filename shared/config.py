@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     reindex_page_chunks: int = Field(
         default=256, ge=1, description="chunks a reindex copies per recorded step"
     )
+    reindex_drop_grace_seconds: float = Field(
+        default=5.0, ge=0, description="after a switch, how long the old collection stays for other replicas"
+    )
     reindex_check_seconds: float = Field(
         default=30.0, gt=0, description="how often the reindexer looks for work"
     )

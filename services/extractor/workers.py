@@ -15,7 +15,12 @@ import logging
 from services.extractor import metrics, store
 from services.extractor.commands.deletion import drive_deletion
 from services.extractor.commands.indexing import index_waiting
-from services.extractor.commands.reindex import drive_reindex, record_reindex_error, reindex_when_due
+from services.extractor.commands.reindex import (
+    drive_reindex,
+    follow_pointer,
+    record_reindex_error,
+    reindex_when_due,
+)
 from services.extractor.pipeline import Pipeline
 from shared.s3 import ObjectStore
 from shared.service import ServiceRuntime
@@ -33,6 +38,7 @@ async def index_forever(runtime: ServiceRuntime) -> None:
     backoff = settings.index_poll_interval
     while True:
         try:
+            await follow_pointer(db, pipeline)
             indexed = await index_waiting(db, pipeline)
         except Exception as exc:
             pipeline.health.failed(exc)

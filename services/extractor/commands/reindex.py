@@ -16,6 +16,7 @@ through its phases and records each page, so a reindex killed at any point resum
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from uuid import UUID
@@ -166,6 +167,35 @@ async def reindex_when_due(db: Database, pipeline: Pipeline) -> ReindexStatus | 
     return await start_reindex(db, pipeline, ReindexRequest())
 
 
+async def follow_pointer(db: Database, pipeline: Pipeline) -> None:
+    """Take up what another replica's reindex recorded (a server's collections are shared):
+    search and write the collection now live, and mirror writes into one catching up."""
+    index = pipeline.vectors
+    async with index.switch_lock:  # read under the lock: a switch of this process may be under way
+        async with db.connection() as conn:
+            live = await store.collection(conn, "active")
+            building = await store.collection(conn, "building")
+        if live is not None and live["name"] != index.active.store.name:
+            retired, index.active = index.active, await _target(pipeline, live)
+            await _release(retired, keep=index.active)
+        if building is not None and building["phase"] == "catching_up" and not index.mirroring:
+            if index.building is None or index.building.store.name != building["name"]:
+                index.building = await _target(pipeline, building)
+            index.mirroring = True
+
+
+async def _target(pipeline: Pipeline, row: asyncpg.Record) -> Target:
+    embedder = await _embedder(pipeline, row["backend"], row["model"])
+    return Target(pipeline.vectors.engine.store(row["name"], row["dimension"]), embedder)
+
+
+async def _release(target: Target, *, keep: Target) -> None:
+    """Close what this process held of a collection no longer live (not drop it)."""
+    await target.store.close()
+    if target.embedder is not keep.embedder:
+        await target.embedder.aclose()
+
+
 async def drive_reindex(db: Database, pipeline: Pipeline) -> bool:
     """Carry the reindex under way to its end; False when there is none."""
     async with db.connection() as conn:
@@ -179,8 +209,7 @@ async def drive_reindex(db: Database, pipeline: Pipeline) -> bool:
         return False
     index = pipeline.vectors
     if index.building is None or index.building.store.name != row["name"]:
-        embedder = await _embedder(pipeline, row["backend"], row["model"])
-        index.building = Target(index.engine.store(row["name"], row["dimension"]), embedder)
+        index.building = await _target(pipeline, row)
     target = index.building
     name, phase, copied, cursor = row["name"], row["phase"], row["copied"], row["cursor"]
     if phase == "copying":
@@ -205,9 +234,12 @@ async def drive_reindex(db: Database, pipeline: Pipeline) -> bool:
             await store.switch_active(conn, name)
         retired, index.active = index.active, target
         index.building, index.mirroring = None, False
+    # Other replicas (on a server) take up the new pointer within an indexer round; until then
+    # they search the old collection and may still write to it: wait, mend once more, drop.
+    await asyncio.sleep(pipeline.settings.reindex_drop_grace_seconds)
+    await _catch_up(db, target)
+    await _release(retired, keep=target)
     await retired.store.drop()
-    if retired.embedder is not target.embedder:
-        await retired.embedder.aclose()
     async with db.connection() as conn:
         await store.forget_collection(conn, retired.store.name)
     log.info("reindexed %d chunks into %s; searches use it now", copied, name)

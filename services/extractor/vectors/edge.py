@@ -46,14 +46,15 @@ class EdgeVectorStore:
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
         if self._host is None:
             self._host = self._start_host()
-        loop = asyncio.get_running_loop()
+        host = self._host
         try:
-            return await loop.run_in_executor(self._host, functools.partial(function, *args))
+            return await asyncio.get_running_loop().run_in_executor(host, functools.partial(function, *args))
         except BrokenProcessPool as exc:
             # The host died (killed, or out of memory): the next call starts a new one, which
             # reloads the shard from its WAL. This call's work is the caller's to retry.
-            broken, self._host = self._host, None
-            broken.shutdown(wait=False, cancel_futures=True)
+            if self._host is host:
+                self._host = None
+                host.shutdown(wait=False, cancel_futures=True)
             raise VectorStoreDown(f"the vector store host of {self.name} died: {exc}") from exc
 
     async def host_pid(self) -> int:

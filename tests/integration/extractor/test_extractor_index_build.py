@@ -94,6 +94,11 @@ async def test_enough_points_without_an_index_get_one_built_aside_while_searches
         chunks_stored = {row["id"] for row in await extractor.pool.fetch("SELECT id FROM chunks")}
         assert await now.point_ids() == chunks_stored
         assert await now.unindexed() < 10_000
+
+        async def old_one_dropped() -> bool:  # after a grace for other replicas
+            return await extractor.pool.fetchval("SELECT count(*) FROM vector_collections") == 1
+
+        await wait_until(old_one_dropped, within=60, what="the old collection dropped")
         collections = await extractor.pool.fetch("SELECT name, state FROM vector_collections")
     assert answered and set(answered) == {10}, answered[:20]
     assert [(row["name"], row["state"]) for row in collections] == [(now.name, "active")]

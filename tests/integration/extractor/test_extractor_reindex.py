@@ -137,6 +137,11 @@ async def test_a_reindex_killed_midway_resumes_switches_and_never_stops_searches
             await wait_until(lambda: indexed(PAGES + 5), within=120, what="the late pages indexed")
             prober.stopped = True
             await probing
+
+            async def old_one_dropped() -> bool:  # after a grace for other replicas
+                return await pool.fetchval("SELECT count(*) FROM vector_collections") == 1
+
+            await wait_until(old_one_dropped, within=60, what="the old collection dropped")
             runner = CliRunner()
             report = await asyncio.to_thread(runner.invoke, app, ["reconcile"])
             followed = await asyncio.to_thread(runner.invoke, app, ["reindex", "--run", str(run)])

@@ -23,25 +23,12 @@ from shared.s3 import ObjectStore
 from shared.topics import topic_for
 from shared.uow import Database
 from tests.integration.extractor.conftest import running_extractor, stored_page
+from tests.integration.extractor.processes import process_env
 from tests.support import prepare
 
 pytestmark = pytest.mark.integration
 
 PAGES = Path(__file__).parents[2] / "fixtures" / "extractor" / "pages"
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    return {
-        "TRAWL_KAFKA_BOOTSTRAP": settings.kafka,
-        "TRAWL_PG_DSN": settings.postgres_dsn,
-        "TRAWL_S3_ENDPOINT": settings.s3_url,
-        "TRAWL_S3_BUCKET": settings.s3_bucket,
-        "TRAWL_TOPIC_PREFIX": settings.topic_prefix,
-        "TRAWL_SCHEMA_PREFIX": settings.schema_prefix,
-        "TRAWL_QDRANT_PATH": settings.qdrant_path or "",
-        "TRAWL_INDEX_POLL_INTERVAL": "0.1",
-        "TRAWL_HTTP_BASE_PORT": "0",
-    }
 
 
 async def test_a_page_delivered_three_times_with_a_crash_before_the_upsert_is_indexed_once(
@@ -77,7 +64,7 @@ async def test_a_page_delivered_three_times_with_a_crash_before_the_upsert_is_in
     child = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, str(Path(__file__).parent / "extractor_killed_before_upsert.py")],
-        env={**os.environ, **_env(settings)},
+        env={**os.environ, **process_env(settings)},
         capture_output=True,
         timeout=180,
     )

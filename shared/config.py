@@ -217,6 +217,11 @@ class Settings(BaseSettings):
     )
     exporter_max_attempts: int = Field(default=3, ge=1, description="tries of an export before it fails")
     exporter_retry_seconds: float = Field(default=5.0, ge=0, description="wait before an export's next try")
+    exporter_rows_wait_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="how long an automatic export waits for its run's last rows, then is made without them",
+    )
     exporter_sweep_seconds: float = Field(
         default=60.0, gt=0, description="how often expired files are deleted"
     )

@@ -247,7 +247,11 @@ class ExportOut(BaseModel):
     dataset: str = Field(description="items, products, documents, llm_outputs or images")
     format: str = Field(description="csv, jsonl, json, xlsx, parquet, zip or tar")
     options: dict[str, Any]
-    status: str = Field(description="queued, running, completed, failed or expired")
+    status: str = Field(
+        description="waiting (an automatic export, for its run's rows), queued, running, completed, failed"
+        " or expired"
+    )
+    automatic: bool = Field(default=False, description="made by the job at its run's end")
     rows_written: int
     rows_total: int | None = Field(description="the rows the export will hold, once counted")
     progress: int | None = Field(description="percent of the rows written")
@@ -257,6 +261,7 @@ class ExportOut(BaseModel):
     link_ttl_seconds: int
     attempts: int
     error_message: str | None
+    note: str | None = Field(default=None, description="what an automatic export went without, if anything")
     requested_at: datetime
     started_at: datetime | None
     completed_at: datetime | None

@@ -62,6 +62,13 @@ async def run_config(conn: Connection, *, run_id: UUID, tenant_id: UUID) -> JobC
     return None if raw is None else JobConfig.model_validate(raw)
 
 
+async def run_job(conn: Connection, *, run_id: UUID, tenant_id: UUID) -> UUID | None:
+    job_id: UUID | None = await conn.fetchval(
+        "SELECT job_id FROM run_configs WHERE run_id = $1 AND tenant_id = $2", run_id, tenant_id
+    )
+    return job_id
+
+
 async def run_status(conn: Connection, *, run_id: UUID, tenant_id: UUID) -> str | None:
     status: str | None = await conn.fetchval(
         "SELECT status FROM run_configs WHERE run_id = $1 AND tenant_id = $2", run_id, tenant_id

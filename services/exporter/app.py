@@ -12,7 +12,9 @@ from shared.events import (
     ImagesValidated,
     ItemExtracted,
     JobCreated,
+    LlmTaskCompleted,
     RunCancelled,
+    RunCompleted,
     RunDeleted,
 )
 from shared.service import ServiceSpec
@@ -26,6 +28,8 @@ SPEC = ServiceSpec(
         ImageStored: handlers.on_image_stored,
         ImagesValidated: handlers.on_images_validated,
         ExportRequested: handlers.on_export_requested,
+        LlmTaskCompleted: handlers.on_llm_task_completed,
+        RunCompleted: handlers.on_run_completed,
         RunCancelled: runs.on_run_cancelled,
         RunDeleted: handlers.on_run_deleted,
     },

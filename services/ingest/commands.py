@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 
 from services.ingest import metrics, store
 from services.ingest.domain.keys import new_key
-from services.ingest.domain.progress import final_status
+from services.ingest.domain.progress import completion_counters, final_status
 from services.ingest.domain.quota import QuotaExceeded, check_quota
 from services.ingest.domain.schedules import next_fire
 from shared.db import Connection
@@ -294,7 +294,7 @@ async def finish_if_done(uow: UnitOfWork, *, tenant_id: UUID, run_id: UUID) -> s
                 job_id=job_id,
                 run_id=run_id,
                 status=RunStatus(status),
-                counters={"extractor_outcomes": state.extractor_outcomes, "items_found": state.items_found},
+                counters=completion_counters(state),
             )
         )
     return status

@@ -136,6 +136,7 @@ async def on_task_failed(ctx: HandlerContext, event: TaskFailed) -> None:
         tenant_id=event.tenant_id,
         errors=1,
         extractor_outcomes=1 if from_extractor else 0,
+        extractor_failures=1 if from_extractor else 0,
     )
     if from_extractor:
         await _finish_if_done(ctx, event.tenant_id, event.run_id)

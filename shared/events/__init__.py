@@ -35,6 +35,7 @@ from shared.events.exports import (
     ExportFormat,
     ExportOptions,
     ExportRequested,
+    RunExport,
 )
 from shared.events.images import (
     DuplicateScope,
@@ -110,6 +111,7 @@ __all__ = [
     "RunCancelled",
     "RunCompleted",
     "RunDeleted",
+    "RunExport",
     "RunStatus",
     "Schedule",
     "Scope",

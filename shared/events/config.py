@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 
 from shared.events.base import Contract
+from shared.events.exports import RunExport
 
 LLM_EXTRACTION_MODES = ("off", "missing", "always")
 
@@ -128,6 +129,9 @@ class JobConfig(Contract):
     schedule: Schedule | None = None
     user_agent: str | None = Field(default=None, max_length=500)
     options: dict[str, Any] = Field(default_factory=dict)
+    exports: list[RunExport] = Field(
+        default_factory=list, max_length=20, description="exports made of each run when it completes"
+    )
 
     @model_validator(mode="before")
     @classmethod

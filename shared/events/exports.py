@@ -49,6 +49,12 @@ class ExportOptions(Contract):
     )
     omit: list[str] = Field(default_factory=list, max_length=500, description="columns left out")
     flatten: bool = Field(default=False, description="nested objects as dotted columns (a.b.c)")
+    unwind: str | None = Field(
+        default=None,
+        max_length=200,
+        description="a row per element of this list column (an object element's fields merged in);"
+        " an object column merged into its row",
+    )
     bom: bool = Field(default=False, description="CSV: a UTF-8 byte order mark, for Excel")
     valid: bool | None = Field(
         default=None,
@@ -59,6 +65,23 @@ class ExportOptions(Contract):
     kind: ItemKind | None = Field(default=None, description="items: only products or only schema records")
     markdown: bool = Field(default=True, description="documents: each page's Markdown in a column")
     manifest: Literal["csv", "jsonl"] = Field(default="csv", description="archives: the manifest's format")
+
+
+class RunExport(Contract):
+    """An export a job makes of each of its runs when the run completes (after Scrapy's feeds
+    and Apify's run datasets): a scheduled job delivers a file per run."""
+
+    dataset: ExportDataset = ExportDataset.ITEMS
+    format: ExportFormat
+    options: ExportOptions = Field(default_factory=ExportOptions)
+    link_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=MAX_LINK_SECONDS)
+
+    @model_validator(mode="after")
+    def _format_fits_dataset(self) -> Self:
+        problem = format_problem(self.dataset, self.format)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 class ExportRequested(Event):

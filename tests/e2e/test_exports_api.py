@@ -1,11 +1,13 @@
 """Exports through the public API and the real services: a crawl's products as Parquet and CSV,
 made by the exporter, listed, downloaded through a freshly presigned link (also with the
-`trawl export` command's code), deleted; another tenant sees none of it."""
+`trawl export` command's code), deleted; the export the job declares, made when its run
+completes; an upload run's documents; another tenant sees none of it."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +42,29 @@ async def test_a_runs_products_exported_downloaded_and_deleted(settings: Setting
                     "seeds": [site.url("/shop?page=1")],
                     "pagination": {"type": "next_button", "next_selector": "a.next"},
                     "limits": {"max_pages": 50, "max_depth": 3},
+                    "exports": [
+                        {"dataset": "products", "format": "csv", "options": {"fields": ["name", "sku"]}}
+                    ],
                 }
             )
             run = await follow(client, (await client.start_run(job["id"]))["id"], wait_seconds=180)
             assert run["status"] == "completed", run
             products = (await http.get("/v1/products", params={"limit": 100})).json()["products"]
             assert len(products) == len(PRODUCTS)
+
+            # The job's own export, made once the run completed and all its products were in.
+            async def made_by_the_job() -> dict[str, Any] | None:
+                listed = (await http.get("/v1/exports", params={"run_id": run["id"]})).json()["exports"]
+                return listed[0] if listed and listed[0]["status"] == "completed" else None
+
+            automatic = await wait_until(made_by_the_job, within=90, interval=0.5, what="the job's export")
+            assert automatic["automatic"] and automatic["note"] is None
+            async with httpx.AsyncClient() as anyone:
+                link = await http.get(f"/v1/exports/{automatic['id']}/download")
+                delivered = (await anyone.get(link.headers["location"])).text
+            rows = list(csv.DictReader(io.StringIO(delivered, newline="")))
+            assert sorted(row["sku"] for row in rows) == sorted(p["product_data"]["sku"] for p in products)
+            assert (await http.delete(f"/v1/exports/{automatic['id']}")).status_code == 204
 
             asked = await http.post(
                 "/v1/exports", json={"run_id": run["id"], "dataset": "products", "format": "parquet"}
@@ -103,3 +122,33 @@ async def test_a_runs_products_exported_downloaded_and_deleted(settings: Setting
                 "/v1/exports", json={"run_id": run["id"], "dataset": "items", "format": "zip"}
             )
             assert bad.status_code == 422
+
+
+async def test_an_upload_runs_documents_exported_with_their_markdown(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """An upload run has no job (no JobCreated reaches the exporter): its documents export all the same."""
+    notes = tmp_path / "notes.md"
+    notes.write_text(
+        "# Tide tables\n\nHigh water at Ouessant comes **twice a day**, about 12 h 25 min apart.\n"
+    )
+    page = tmp_path / "keeper.html"
+    page.write_text(
+        "<html><head><title>The keeper</title></head><body><article><h1>The keeper</h1>"
+        + "<p>The last keeper of the Créac'h lighthouse left in 1993, after forty years of watches.</p>" * 3
+        + "</article></body></html>"
+    )
+    async with public_api(demo_settings(settings)) as (api, wired):
+        made = await bootstrap_tenant(wired, "uploads", "uploads@localhost")
+        async with TrawlClient(api, made.key.plaintext) as client:
+            uploaded = await client.upload([notes, page])
+            run = await follow(client, uploaded["run"]["id"], wait_seconds=120)
+            assert run["status"] == "completed", run
+            target = tmp_path / "documents.jsonl"
+            await export_and_download(
+                client, {"run_id": run["id"], "dataset": "documents", "format": "jsonl"}, target
+            )
+    rows = [json.loads(line) for line in target.read_text().splitlines()]
+    assert sorted(row["title"] for row in rows) == ["The keeper", "Tide tables"]
+    markdown = {row["title"]: row["markdown"] for row in rows}
+    assert "twice a day" in markdown["Tide tables"] and "forty years" in markdown["The keeper"]

@@ -4,27 +4,30 @@ starts (so every pass over them sees the same rows), as records or as rows."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 from uuid import UUID
 
 from services.exporter import store
-from services.exporter.domain.rows import Row, document_row, image_row, item_row
+from services.exporter.domain.rows import Row, document_row, image_row, item_row, llm_output_row
 from shared.events import ExportDataset, ExportFormat, ExportOptions
 from shared.s3 import ObjectNotFoundError, ObjectStore
 from shared.uow import Database
 
 PAGE_ROWS: Final = 1000
-# A document row carries the page's Markdown: fewer per page.
+# A document row carries the page's Markdown (an LLM output row its output, when the event did
+# not): read from S3, so fewer rows per page.
 DOCUMENT_PAGE_ROWS: Final = 100
-MARKDOWN_FETCHES: Final = 16
+OBJECT_FETCHES: Final = 16
 
 _TABLES: Final = {
     ExportDataset.ITEMS: "export_items",
     ExportDataset.PRODUCTS: "export_items",
     ExportDataset.DOCUMENTS: "export_documents",
     ExportDataset.IMAGES: "export_images",
+    ExportDataset.LLM_OUTPUTS: "export_llm_outputs",
 }
 
 
@@ -76,6 +79,10 @@ class Snapshot:
                 return await store.count_documents(
                     conn, tenant_id=task.tenant_id, run_id=task.run_id, until=self.until
                 )
+            if task.dataset is ExportDataset.LLM_OUTPUTS:
+                return await store.count_llm_outputs(
+                    conn, tenant_id=task.tenant_id, run_id=task.run_id, until=self.until
+                )
             if task.dataset is ExportDataset.IMAGES:
                 return await store.count_images(
                     conn, tenant_id=task.tenant_id, run_id=task.run_id, until=self.until, valid=options.valid
@@ -108,6 +115,10 @@ class Snapshot:
         tenant_id, run_id, until = task.tenant_id, task.run_id, self.until
         if task.dataset is ExportDataset.DOCUMENTS:
             return await store.documents_page(
+                conn, tenant_id=tenant_id, run_id=run_id, until=until, after=after, limit=DOCUMENT_PAGE_ROWS
+            )
+        if task.dataset is ExportDataset.LLM_OUTPUTS:
+            return await store.llm_outputs_page(
                 conn, tenant_id=tenant_id, run_id=run_id, until=until, after=after, limit=DOCUMENT_PAGE_ROWS
             )
         if task.dataset is ExportDataset.IMAGES:
@@ -148,11 +159,13 @@ class Snapshot:
         with their Markdown when `with_markdown`."""
         async for records in self.records():
             if self.task.dataset is ExportDataset.DOCUMENTS and with_markdown:
-                markdowns = await _markdowns(objects, records)
+                markdowns = await _texts(objects, [r["markdown_key"] for r in records])
                 yield [
                     document_row(r) | {"markdown": markdown}
                     for r, markdown in zip(records, markdowns, strict=True)
                 ]
+            elif self.task.dataset is ExportDataset.LLM_OUTPUTS:
+                yield await _llm_output_rows(objects, records)
             elif self.task.dataset is ExportDataset.DOCUMENTS:
                 yield [document_row(r) for r in records]
             elif self.task.dataset is ExportDataset.IMAGES:
@@ -161,16 +174,29 @@ class Snapshot:
                 yield [item_row(r) for r in records]
 
 
-async def _markdowns(objects: ObjectStore, records: Sequence[store.Record]) -> list[str | None]:
-    limit = asyncio.Semaphore(MARKDOWN_FETCHES)
+async def _texts(objects: ObjectStore, keys: Sequence[str | None]) -> list[str | None]:
+    """The objects' text, a few fetches at a time; None for no key, or an object gone (its run
+    was deleted while this export ran)."""
+    limit = asyncio.Semaphore(OBJECT_FETCHES)
 
-    async def markdown(key: str | None) -> str | None:
+    async def text(key: str | None) -> str | None:
         if key is None:
             return None
         async with limit:
             try:
                 return (await objects.get(key)).decode("utf-8", errors="replace")
             except ObjectNotFoundError:
-                return None  # the page's run was deleted while this export ran
+                return None
 
-    return list(await asyncio.gather(*(markdown(r["markdown_key"]) for r in records)))
+    return list(await asyncio.gather(*(text(key) for key in keys)))
+
+
+async def _llm_output_rows(objects: ObjectStore, records: Sequence[store.Record]) -> list[Row]:
+    """Each task's output: carried by its event, or read from the document it stored."""
+    keys = [None if r["output"] is not None else r["s3_output_path"] for r in records]
+    stored = await _texts(objects, keys)
+    rows = []
+    for record, document in zip(records, stored, strict=True):
+        output = record["output"] if document is None else json.loads(document).get("output")
+        rows.append(llm_output_row(record, output))
+    return rows

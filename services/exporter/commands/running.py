@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from services.exporter import metrics, store
+from services.exporter.commands import automatic
 from services.exporter.commands.datasets import ExportTask, Snapshot
 from services.exporter.domain import plan
 from services.exporter.domain.encoders import Encoder
 from services.exporter.domain.plan import ExportRefused
-from services.exporter.domain.rows import Columns, Row, image_row, shape
+from services.exporter.domain.rows import Columns, Row, image_row, shape, shaped_rows
 from shared import runs
 from shared.config import Settings
 from shared.events import ExportCompleted, ExportOptions
@@ -39,21 +40,25 @@ def export_prefix(tenant_id: UUID, export_id: UUID) -> str:
 
 
 async def next_export(db: Database, settings: Settings) -> ExportTask | None:
+    await automatic.release_waiting(db, max_wait_seconds=settings.exporter_rows_wait_seconds)
     async with db.unit_of_work() as uow:
         record = await store.lease_export(uow.conn, lease_seconds=settings.exporter_lease_seconds)
     return None if record is None else ExportTask.of(record)
 
 
 class Progress:
-    """Rows written so far, saved (and the lease renewed) at most every second."""
+    """Records written so far (of `total`), saved (and the lease renewed) at most every second,
+    and the rows they made in the file (more when a list is unwound)."""
 
     def __init__(self, db: Database, task: ExportTask, lease_seconds: float, total: int) -> None:
         self._db, self._task, self._lease_seconds, self._total = db, task, lease_seconds, total
         self.written = 0
+        self.file_rows = 0
         self._saved_at = 0.0
 
-    async def advance(self, rows: int) -> None:
-        self.written += rows
+    async def advance(self, records: int, file_rows: int | None = None) -> None:
+        self.written += records
+        self.file_rows += records if file_rows is None else file_rows
         if time.monotonic() - self._saved_at >= _PROGRESS_EVERY_SECONDS:
             await self.save()
 
@@ -75,11 +80,11 @@ class Progress:
 async def run_export(db: Database, objects: ObjectStore, settings: Settings, task: ExportTask) -> None:
     started = time.monotonic()
     try:
-        plan.check_exportable(task.dataset)
         async with db.connection() as conn:
+            if await store.run_deleted(conn, tenant_id=task.tenant_id, run_id=task.run_id):
+                raise ExportRefused(f"run {task.run_id} was deleted")
+            # An upload run has no job configuration (nor extractor schema).
             config = await runs.run_config(conn, run_id=task.run_id, tenant_id=task.tenant_id)
-        if config is None:
-            raise ExportRefused(f"run {task.run_id} is unknown to the exporter (deleted, or not started)")
         snapshot = await Snapshot.take(db, task)
         progress = Progress(db, task, settings.exporter_lease_seconds, await snapshot.count())
         await progress.save()
@@ -88,7 +93,7 @@ async def run_export(db: Database, objects: ObjectStore, settings: Settings, tas
         if task.format.is_archive:
             chunks = _archive_chunks(snapshot, objects, progress)
         else:
-            schema = config.extractor_schema.definition if config.extractor_schema else None
+            schema = config.extractor_schema.definition if config and config.extractor_schema else None
             columns = plan.starting_columns(task.dataset, task.options, schema)
             chunks = _table_chunks(snapshot, objects, progress, columns)
         stored = await objects.upload_stream(
@@ -106,7 +111,7 @@ async def run_export(db: Database, objects: ObjectStore, settings: Settings, tas
         log.warning("export %s failed (attempt %d)", task.export_id, task.attempt, exc_info=True)
         await _retry_or_fail(db, settings, task, f"{type(exc).__name__}: {exc}"[:2000])
         return
-    await _complete(db, objects, task, progress.written, stored.key, stored.size, filename)
+    await _complete(db, objects, task, progress.file_rows, stored.key, stored.size, filename)
     metrics.EXPORT_SECONDS.labels(task.format.value).observe(time.monotonic() - started)
 
 
@@ -122,17 +127,20 @@ async def _table_chunks(
     encoder = plan.encoder(snapshot.task.format, columns, options)
     yield await asyncio.to_thread(encoder.start)
     async for rows in snapshot.rows(objects, with_markdown=options.markdown):
-        yield await asyncio.to_thread(_encode, encoder, rows, options)
-        await progress.advance(len(rows))
+        encoded, file_rows = await asyncio.to_thread(_encode, encoder, rows, options)
+        yield encoded
+        await progress.advance(len(rows), file_rows)
     yield await asyncio.to_thread(encoder.finish)
 
 
 def _observe(columns: Columns, rows: Sequence[Row], options: ExportOptions) -> None:
-    columns.observe(shape(row, options) for row in rows)
+    columns.observe(shaped_rows(rows, options))
 
 
-def _encode(encoder: Encoder, rows: Sequence[Row], options: ExportOptions) -> bytes:
-    return encoder.encode([shape(row, options) for row in rows])
+def _encode(encoder: Encoder, rows: Sequence[Row], options: ExportOptions) -> tuple[bytes, int]:
+    """The rows' bytes in the file, and how many rows they made there."""
+    shaped = shaped_rows(rows, options)
+    return encoder.encode(shaped), len(shaped)
 
 
 async def _archive_chunks(

@@ -21,6 +21,7 @@ from services.exporter.domain.rows import (
     DOCUMENT_COLUMNS,
     IMAGE_COLUMNS,
     ITEM_COLUMNS,
+    LLM_OUTPUT_COLUMNS,
     PRODUCT_COLUMNS,
     Columns,
     ColumnType,
@@ -59,15 +60,9 @@ _DATASET_COLUMNS: Final[Mapping[ExportDataset, Mapping[str, ColumnType]]] = {
     ExportDataset.PRODUCTS: ITEM_COLUMNS,
     ExportDataset.DOCUMENTS: DOCUMENT_COLUMNS,
     ExportDataset.IMAGES: IMAGE_COLUMNS,
+    ExportDataset.LLM_OUTPUTS: LLM_OUTPUT_COLUMNS,
 }
 _IMAGE_EXTENSIONS: Final = {"jpeg": "jpg", "tiff": "tif"}
-
-
-def check_exportable(dataset: ExportDataset) -> None:
-    if dataset not in _DATASET_COLUMNS:
-        raise ExportRefused(
-            f"the {dataset.value} dataset cannot be exported yet (it comes with the LLM service)"
-        )
 
 
 def filename(dataset: ExportDataset, format: ExportFormat, run_id: UUID) -> str:

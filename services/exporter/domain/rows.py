@@ -97,6 +97,20 @@ IMAGE_COLUMNS: Final = {
     "duplicate_of": ColumnType.STRING,
     "stored_at": ColumnType.STRING,
 }
+LLM_OUTPUT_COLUMNS: Final = {
+    "task_id": ColumnType.STRING,
+    "kind": ColumnType.STRING,
+    "query_name": ColumnType.STRING,
+    "session_id": ColumnType.STRING,
+    "model": ColumnType.STRING,
+    "document_id": ColumnType.STRING,
+    "product_hash": ColumnType.STRING,
+    "prompt_tokens": ColumnType.INT,
+    "completion_tokens": ColumnType.INT,
+    "cached": ColumnType.BOOL,
+    "completed_at": ColumnType.STRING,
+    "output": ColumnType.OBJECT,
+}
 
 
 def plain(value: Any) -> Any:
@@ -139,6 +153,13 @@ def image_row(record: Mapping[str, Any]) -> Row:
     return {name: plain(record[name]) for name in IMAGE_COLUMNS}
 
 
+def llm_output_row(record: Mapping[str, Any], output: Any) -> Row:
+    """A task's output (as the task's schema shaped it) beside what the task was."""
+    row = {name: plain(record[name]) for name in LLM_OUTPUT_COLUMNS if name != "output"}
+    row["output"] = output
+    return row
+
+
 def schema_columns(definition: Mapping[str, Any] | None) -> dict[str, ColumnType]:
     """The properties of an extractor schema, in its order, with the types it declares."""
     properties = (definition or {}).get("properties")
@@ -176,6 +197,27 @@ def _lookup(row: Mapping[str, Any], name: str) -> Any:
             return None
         value = value[part]
     return value
+
+
+def unwound(row: Row, name: str | None) -> list[Row]:
+    """Apify's `unwind`: a list in column `name` makes a row per element (an object element's
+    fields merged into the row, anything else as the column's value); an object is merged
+    into the row; an empty list leaves the row out. Other rows stay as they are."""
+    if name is None or name not in row:
+        return [row]
+    value = row[name]
+    rest = {key: item for key, item in row.items() if key != name}
+    if isinstance(value, Mapping):
+        return [{**rest, **value}]
+    if not isinstance(value, list):
+        return [row]
+    return [
+        {**rest, **element} if isinstance(element, Mapping) else {**rest, name: element} for element in value
+    ]
+
+
+def shaped_rows(rows: Iterable[Row], options: ExportOptions) -> list[Row]:
+    return [shape(part, options) for row in rows for part in unwound(row, options.unwind)]
 
 
 def shape(row: Row, options: ExportOptions) -> Row:

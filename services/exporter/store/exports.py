@@ -15,11 +15,13 @@ Record = Any
 _LIVE = "status <> 'deleted'"
 
 
-async def add_export(conn: Connection, request: ExportRequested) -> bool:
+async def add_export(conn: Connection, request: ExportRequested, *, automatic: bool = False) -> bool:
+    """Queued; an automatic export (a job's, at its run's end) waits for the run's rows first."""
     inserted = await conn.fetchval(
         """INSERT INTO exports (export_id, tenant_id, run_id, job_id, dataset, format, options,
-                                link_ttl_seconds, requested_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                link_ttl_seconds, requested_at, automatic, status)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                   CASE WHEN $10 THEN 'waiting' ELSE 'queued' END)
            ON CONFLICT (export_id) DO NOTHING RETURNING true""",
         request.export_id,
         request.tenant_id,
@@ -30,8 +32,77 @@ async def add_export(conn: Connection, request: ExportRequested) -> bool:
         request.options.model_dump(mode="json"),
         request.link_ttl_seconds,
         request.requested_at,
+        automatic,
     )
     return bool(inserted)
+
+
+async def expect_rows(
+    conn: Connection,
+    *,
+    tenant_id: UUID,
+    run_id: UUID,
+    completed_at: datetime | None = None,
+    chunk_indexed: int | None = None,
+    items: int | None = None,
+    images: int | None = None,
+) -> None:
+    """What a run's completion (the crawler's, then ingest's) says its events number."""
+    await conn.execute(
+        """INSERT INTO export_run_arrivals
+                  (run_id, tenant_id, completed_at, expected_chunk_indexed, expected_items, expected_images)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (run_id) DO UPDATE
+              SET completed_at = coalesce(EXCLUDED.completed_at, export_run_arrivals.completed_at),
+                  expected_chunk_indexed = coalesce(EXCLUDED.expected_chunk_indexed,
+                                                    export_run_arrivals.expected_chunk_indexed),
+                  expected_items = coalesce(EXCLUDED.expected_items, export_run_arrivals.expected_items),
+                  expected_images = coalesce(EXCLUDED.expected_images,
+                                             export_run_arrivals.expected_images)""",
+        run_id,
+        tenant_id,
+        completed_at,
+        chunk_indexed,
+        items,
+        images,
+    )
+
+
+async def run_completed_at(conn: Connection, *, tenant_id: UUID, run_id: UUID) -> datetime | None:
+    completed: datetime | None = await conn.fetchval(
+        "SELECT completed_at FROM export_run_arrivals WHERE run_id = $1 AND tenant_id = $2", run_id, tenant_id
+    )
+    return completed
+
+
+async def release_waiting_exports(conn: Connection, *, max_wait_seconds: float) -> Sequence[Record]:
+    """Queues the automatic exports whose run's rows have all arrived, or that waited
+    `max_wait_seconds` (then `late`: the export says what it went without)."""
+    return await conn.fetch(
+        """WITH due AS (
+               SELECT e.export_id,
+                      (SELECT count(*) FROM export_items i WHERE i.run_id = e.run_id) AS items,
+                      (SELECT count(*) FROM export_images m WHERE m.run_id = e.run_id) AS images,
+                      a.chunk_indexed, a.expected_chunk_indexed, a.expected_items, a.expected_images,
+                      e.requested_at < now() - make_interval(secs => $1) AS waited_enough
+                 FROM exports e JOIN export_run_arrivals a ON a.run_id = e.run_id
+                WHERE e.status = 'waiting'
+                FOR UPDATE OF e SKIP LOCKED),
+           ready AS (
+               SELECT *, chunk_indexed >= coalesce(expected_chunk_indexed, 0)
+                         AND items >= coalesce(expected_items, 0)
+                         AND images >= coalesce(expected_images, 0) AS complete
+                 FROM due)
+           UPDATE exports e
+              SET status = 'queued', next_attempt_at = now(), updated_at = now(),
+                  note = CASE WHEN r.complete THEN NULL ELSE
+                      format('exported before all of the run''s rows arrived: %s of %s items, %s of %s pages',
+                             r.items, r.expected_items, r.chunk_indexed, r.expected_chunk_indexed) END
+             FROM ready r
+            WHERE e.export_id = r.export_id AND (r.complete OR r.waited_enough)
+        RETURNING e.export_id, NOT r.complete AS late""",
+        max_wait_seconds,
+    )
 
 
 async def lease_export(conn: Connection, *, lease_seconds: float) -> Record | None:

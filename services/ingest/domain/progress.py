@@ -22,8 +22,18 @@ class RunState:
     pages_published: int | None
     documents_expected: int | None
     extractor_outcomes: int
+    extractor_failures: int = 0
     items_announced: int = 0
     items_found: int = 0
+
+
+def completion_counters(state: RunState) -> dict[str, int]:
+    """What a run's RunCompleted tells the services that wait for all of its events."""
+    return {
+        "extractor_outcomes": state.extractor_outcomes,
+        "chunk_indexed": state.extractor_outcomes - state.extractor_failures,
+        "items_found": state.items_found,
+    }
 
 
 def final_status(state: RunState) -> str | None:

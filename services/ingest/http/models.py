@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from services.ingest.domain.access import Role, Scope
 from services.ingest.domain.submissions import unstorable_text
-from shared.events import JobKind, Limits, LlmQuery, Pagination, ValidationRules
+from shared.events import JobKind, Limits, LlmQuery, Pagination, RunExport, ValidationRules
 from shared.events import Scope as CrawlScope
 from shared.search_api import SearchQuery
 
@@ -230,6 +230,12 @@ class JobIn(Body):
     timezone: str = Field(default="UTC", max_length=64, examples=["Europe/Berlin"])
     user_agent: str | None = Field(default=None, max_length=500)
     options: dict[str, Any] = Field(default_factory=dict)
+    exports: list[RunExport] = Field(
+        default_factory=list,
+        max_length=20,
+        description="exports made of each run when it completes (dataset, format, options,"
+        " link_ttl_seconds): a scheduled job delivers a file per run",
+    )
 
 
 class JobOut(BaseModel):

@@ -15,6 +15,7 @@ PROGRESS_COUNTERS = (
     "llm_tasks_done",
     "errors",
     "extractor_outcomes",
+    "extractor_failures",
     "tokens",
 )
 

@@ -242,7 +242,7 @@ async def lock_run_state(
     """The run's job and what decides its completion, locked until the transaction ends."""
     row = await conn.fetchrow(
         """SELECT r.job_id, r.kind, r.status, p.crawler_status, p.pages_published, p.documents_expected,
-                  p.extractor_outcomes, p.items_announced, p.items_found
+                  p.extractor_outcomes, p.extractor_failures, p.items_announced, p.items_found
              FROM runs r JOIN run_progress p ON p.run_id = r.id
             WHERE r.id = $1 AND r.tenant_id = $2 FOR UPDATE OF r""",
         run_id,
@@ -257,6 +257,7 @@ async def lock_run_state(
         pages_published=row["pages_published"],
         documents_expected=row["documents_expected"],
         extractor_outcomes=row["extractor_outcomes"],
+        extractor_failures=row["extractor_failures"],
         items_announced=row["items_announced"],
         items_found=row["items_found"],
     )

@@ -29,6 +29,11 @@ from shared.events import (
     ItemKind,
     JobConfig,
     JobCreated,
+    LlmTaskCompleted,
+    RunCompleted,
+    RunDeleted,
+    RunExport,
+    RunStatus,
 )
 from shared.internal_api import EXPORT_LINK_PATH, EXPORT_PATH, INTERNAL_TOKEN_HEADER, ExportLink, ExportOut
 from shared.producer import publish_direct
@@ -60,14 +65,25 @@ class Exporter:
     async def publish(self, *events: Event) -> None:
         await publish_direct(self.settings, list(events))
 
-    async def start_run(self, schema: dict[str, Any] | None = None) -> Run:
+    async def start_run(
+        self, schema: dict[str, Any] | None = None, *, exports: list[RunExport] | None = None
+    ) -> Run:
         run = Run(uuid4(), uuid4(), uuid4())
+        await self.announce(run, schema, exports=exports)
+        await consumed_everything(self.settings, "exporter", [JobCreated])
+        return run
+
+    async def announce(
+        self, run: Run, schema: dict[str, Any] | None = None, *, exports: list[RunExport] | None = None
+    ) -> None:
+        """The run's JobCreated."""
         config = JobConfig(
             name="export test",
             seeds=["https://shop.example/"],
             extractor_schema=None
             if schema is None
             else ExtractorSchemaRef(schema_id=uuid4(), definition=schema),
+            exports=exports or [],
         )
         await self.publish(
             JobCreated(
@@ -78,13 +94,22 @@ class Exporter:
                 created_at=datetime.now(UTC),
             )
         )
-        await consumed_everything(self.settings, "exporter", [JobCreated])
-        return run
 
     async def settle(self) -> None:
         """Until the exporter has taken in every event of its read model sent so far."""
         await consumed_everything(
-            self.settings, "exporter", [ItemExtracted, ChunkIndexed, ImageStored, ImagesValidated]
+            self.settings,
+            "exporter",
+            [
+                JobCreated,
+                ItemExtracted,
+                ChunkIndexed,
+                ImageStored,
+                ImagesValidated,
+                LlmTaskCompleted,
+                RunCompleted,
+                RunDeleted,
+            ],
         )
 
     async def export(
@@ -98,7 +123,20 @@ class Exporter:
         **options: Any,
     ) -> ExportOut:
         """Asks for an export and waits until it ends."""
-        request = ExportRequested(
+        request = self.request(run, format, dataset, link_ttl_seconds=link_ttl_seconds, **options)
+        await self.publish(request)
+        return await self.finished(run, request.export_id, within=within)
+
+    def request(
+        self,
+        run: Run,
+        format: ExportFormat,
+        dataset: ExportDataset = ExportDataset.ITEMS,
+        *,
+        link_ttl_seconds: int = 3600,
+        **options: Any,
+    ) -> ExportRequested:
+        return ExportRequested(
             tenant_id=run.tenant_id,
             export_id=uuid4(),
             run_id=run.run_id,
@@ -109,13 +147,15 @@ class Exporter:
             link_ttl_seconds=link_ttl_seconds,
             requested_at=datetime.now(UTC),
         )
-        await self.publish(request)
 
-        async def finished() -> ExportOut | None:
-            found = await self.get(run.tenant_id, request.export_id)
+    async def finished(self, run: Run, export_id: UUID, *, within: float = 60) -> ExportOut:
+        """The export once it has ended."""
+
+        async def ended() -> ExportOut | None:
+            found = await self.get(run.tenant_id, export_id)
             return found if found is not None and found.status in FINISHED else None
 
-        done: ExportOut = await wait_until(finished, within=within, what=f"{format} export")
+        done: ExportOut = await wait_until(ended, within=within, what=f"export {export_id}")
         return done
 
     async def get(self, tenant_id: UUID, export_id: UUID) -> ExportOut | None:
@@ -227,4 +267,41 @@ async def image(
         s3_key=key,
         thumbnail_key=None,
         stored_at=datetime.now(UTC),
+    )
+
+
+def llm_output(
+    run: Run, *, output: dict[str, Any] | None, s3_output_path: str, **fields: Any
+) -> LlmTaskCompleted:
+    return LlmTaskCompleted(
+        tenant_id=run.tenant_id,
+        job_id=run.job_id,
+        run_id=run.run_id,
+        task_id=fields.pop("task_id", uuid4()),
+        session_id=run.run_id,
+        model="gpt-test",
+        s3_output_path=s3_output_path,
+        prompt_tokens=120,
+        completion_tokens=30,
+        completed_at=datetime.now(UTC),
+        kind="query",
+        output=output,
+        **fields,
+    )
+
+
+def run_completed(run: Run, service: str, **counters: int) -> RunCompleted:
+    return RunCompleted.now(
+        service=service,
+        tenant_id=run.tenant_id,
+        job_id=run.job_id,
+        run_id=run.run_id,
+        status=RunStatus.COMPLETED,
+        counters=counters,
+    )
+
+
+def run_deleted(run: Run) -> RunDeleted:
+    return RunDeleted(
+        tenant_id=run.tenant_id, job_id=run.job_id, run_id=run.run_id, deleted_at=datetime.now(UTC)
     )

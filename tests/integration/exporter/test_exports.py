@@ -10,6 +10,7 @@ import json
 import tarfile
 import zipfile
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import openpyxl
@@ -17,7 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from shared.events import ExportDataset, ExportFormat, ImagesValidated, ImageVerdict, ItemKind
-from tests.integration.exporter.conftest import Exporter, Run, document, image, item
+from shared.s3 import tenant_key
+from tests.integration.exporter.conftest import Exporter, Run, document, image, item, llm_output
 from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
@@ -259,12 +261,31 @@ async def test_images_in_zip_and_tar_archives_with_their_manifest(exporter: Expo
     ]
 
 
-async def test_an_export_of_a_dataset_not_there_yet_fails_with_its_reason(exporter: Exporter) -> None:
+async def test_llm_outputs_hold_each_tasks_output_carried_or_stored(exporter: Exporter) -> None:
     run = await exporter.start_run()
+    stored_key = tenant_key(run.tenant_id, "llm", str(run.run_id), "stored.json")
+    stored = {"tone": "calme", "tags": ["phare", "mer"], "score": 0.75}
+    document = {"output": stored, "model": "gpt-test", "usage": {"prompt_tokens": 120}, "prompt_hash": "ab"}
+    await exporter.objects.put(stored_key, json.dumps(document).encode(), content_type="application/json")
+    carried = {"tone": "vif « ! »", "tags": [], "score": 1}
+    retried = uuid4()
+    await exporter.publish(
+        llm_output(run, output=None, s3_output_path=stored_key, query_name="tone", product_hash="p1"),
+        llm_output(run, output={"tone": "first try"}, s3_output_path="x", task_id=retried, query_name="tone"),
+        llm_output(run, output=carried, s3_output_path="y", task_id=retried, query_name="tone", cached=True),
+    )
+    await exporter.settle()
     export = await exporter.export(run, ExportFormat.JSONL, ExportDataset.LLM_OUTPUTS)
-    assert export.status == "failed" and "llm" in (export.error_message or "")
-    link = await exporter.link(run.tenant_id, export.id)
-    assert (link.state, link.url) == ("not_ready", None)
+    rows = [json.loads(line) for line in (await exporter.download(run, export)).decode().splitlines()]
+    assert [row["output"] for row in rows] == [stored, carried]  # a task completed again: in place
+    assert [row["query_name"] for row in rows] == ["tone", "tone"] and rows[1]["cached"] is True
+    assert rows[1]["task_id"] == str(retried) and rows[0]["product_hash"] == "p1"
+    assert (rows[0]["prompt_tokens"], rows[0]["completion_tokens"]) == (120, 30)
+
+    flat = await exporter.export(run, ExportFormat.CSV, ExportDataset.LLM_OUTPUTS, flatten=True)
+    table = list(csv.DictReader(io.StringIO((await exporter.download(run, flat)).decode())))
+    assert [row["output.tone"] for row in table] == ["calme", "vif « ! »"]
+    assert json.loads(table[0]["output.tags"]) == ["phare", "mer"] and "output" not in table[0]
 
 
 async def test_a_link_works_while_the_export_lives_and_the_file_is_swept_after(exporter: Exporter) -> None:

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from services.exporter.domain.plan import manifest_columns, starting_columns
-from services.exporter.domain.rows import Columns, ColumnType, flatten, schema_columns, shape
+from services.exporter.domain.rows import (
+    Columns,
+    ColumnType,
+    flatten,
+    schema_columns,
+    shape,
+    shaped_rows,
+    unwound,
+)
 from shared.events import ExportDataset, ExportOptions
 
 
@@ -80,3 +88,33 @@ def test_flattened_documents_lose_the_nested_metadata_column_to_its_leaves() -> 
     columns = starting_columns(ExportDataset.DOCUMENTS, ExportOptions(flatten=True, markdown=False), None)
     assert "metadata" not in columns.names and "markdown" not in columns.names
     assert manifest_columns(ExportOptions()).names[0] == "file"
+
+
+def test_unwind_makes_a_row_per_list_element_and_merges_objects() -> None:
+    row = {
+        "name": "lamp",
+        "offers": [{"shop": "a", "price": 1}, {"shop": "b", "price": 2}],
+        "tags": ["x", "y"],
+    }
+    assert unwound(row, "offers") == [
+        {"name": "lamp", "tags": ["x", "y"], "shop": "a", "price": 1},
+        {"name": "lamp", "tags": ["x", "y"], "shop": "b", "price": 2},
+    ]
+    assert unwound(row, "tags") == [
+        {"name": "lamp", "offers": row["offers"], "tags": "x"},
+        {"name": "lamp", "offers": row["offers"], "tags": "y"},
+    ]
+    assert unwound({"name": "lamp", "offer": {"shop": "a"}}, "offer") == [{"name": "lamp", "shop": "a"}]
+    assert unwound({"name": "lamp", "offers": []}, "offers") == []
+    assert unwound({"name": "lamp"}, "offers") == [{"name": "lamp"}]
+    assert unwound(row, None) == [row]
+
+
+def test_shaped_rows_unwind_before_fields_pick() -> None:
+    rows = [{"name": "lamp", "offers": [{"shop": "a"}, {"shop": "b"}]}, {"name": "desk", "offers": None}]
+    options = ExportOptions(unwind="offers", fields=["name", "shop"])
+    assert shaped_rows(rows, options) == [
+        {"name": "lamp", "shop": "a"},
+        {"name": "lamp", "shop": "b"},
+        {"name": "desk", "shop": None},
+    ]

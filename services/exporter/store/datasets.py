@@ -1,0 +1,203 @@
+"""Reading the read model for exports: a run's rows of each dataset, counted and in keyset
+pages, up to the position taken when the export started (so every pass sees the same rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from services.exporter.store.readmodel import Record
+from shared.db import Connection
+
+# Which items: kept ones; valid=true: kept and not invalid; valid=false: invalid, kept or not.
+_ITEM_FILTER = """run_id = $1 AND tenant_id = $2 AND seq <= $3
+       AND ($4::text IS NULL OR kind = $4)
+       AND ($5::float8 IS NULL OR confidence >= $5)
+       AND CASE WHEN $6::boolean IS NULL THEN kept
+                WHEN $6 THEN kept AND valid IS NOT FALSE
+                ELSE valid IS FALSE OR NOT kept END"""
+
+_ITEM_COLUMNS = """item_id, kind, data, confidence, source_url, valid, kept, errors, product_hash, changed,
+       brand_name, document_id, received_at, seq"""
+
+
+async def last_position(conn: Connection, table: str, *, tenant_id: UUID, run_id: UUID) -> int:
+    """Where a run's rows end now; `table` is one of this module's own."""
+    assert table in ("export_items", "export_documents", "export_images", "export_llm_outputs")
+    position: int = await conn.fetchval(
+        f"SELECT coalesce(max(seq), 0) FROM {table} WHERE run_id = $1 AND tenant_id = $2", run_id, tenant_id
+    )
+    return position
+
+
+async def count_items(
+    conn: Connection,
+    *,
+    tenant_id: UUID,
+    run_id: UUID,
+    until: int,
+    kind: str | None,
+    min_confidence: float | None,
+    valid: bool | None,
+    products: bool,
+) -> int:
+    counted = "count(DISTINCT coalesce(product_hash, item_id::text))" if products else "count(*)"
+    total: int = await conn.fetchval(
+        f"SELECT {counted} FROM export_items WHERE {_ITEM_FILTER}",
+        run_id,
+        tenant_id,
+        until,
+        "product" if products else kind,
+        min_confidence,
+        valid,
+    )
+    return total
+
+
+async def items_page(
+    conn: Connection,
+    *,
+    tenant_id: UUID,
+    run_id: UUID,
+    until: int,
+    after: int,
+    limit: int,
+    kind: str | None,
+    min_confidence: float | None,
+    valid: bool | None,
+) -> Sequence[Record]:
+    return await conn.fetch(
+        f"""SELECT {_ITEM_COLUMNS} FROM export_items
+             WHERE {_ITEM_FILTER} AND seq > $7
+             ORDER BY seq LIMIT $8""",
+        run_id,
+        tenant_id,
+        until,
+        kind,
+        min_confidence,
+        valid,
+        after,
+        limit,
+    )
+
+
+async def products_page(
+    conn: Connection,
+    *,
+    tenant_id: UUID,
+    run_id: UUID,
+    until: int,
+    after: str,
+    limit: int,
+    min_confidence: float | None,
+    valid: bool | None,
+) -> Sequence[Record]:
+    """The latest item of each product the run saw, in order of its identity (`identity` is the
+    key of the next page)."""
+    return await conn.fetch(
+        f"""SELECT DISTINCT ON (identity) *
+              FROM (SELECT {_ITEM_COLUMNS}, coalesce(product_hash, item_id::text) AS identity
+                      FROM export_items
+                     WHERE {_ITEM_FILTER}) AS products
+             WHERE identity > $7
+             ORDER BY identity, seq DESC LIMIT $8""",
+        run_id,
+        tenant_id,
+        until,
+        "product",
+        min_confidence,
+        valid,
+        after,
+        limit,
+    )
+
+
+async def count_documents(conn: Connection, *, tenant_id: UUID, run_id: UUID, until: int) -> int:
+    total: int = await conn.fetchval(
+        "SELECT count(*) FROM export_documents WHERE run_id = $1 AND tenant_id = $2 AND seq <= $3",
+        run_id,
+        tenant_id,
+        until,
+    )
+    return total
+
+
+async def documents_page(
+    conn: Connection, *, tenant_id: UUID, run_id: UUID, until: int, after: int, limit: int
+) -> Sequence[Record]:
+    return await conn.fetch(
+        """SELECT * FROM export_documents
+            WHERE run_id = $1 AND tenant_id = $2 AND seq <= $3 AND seq > $4
+            ORDER BY seq LIMIT $5""",
+        run_id,
+        tenant_id,
+        until,
+        after,
+        limit,
+    )
+
+
+# An image's verdict is the latest of its validations.
+_IMAGES_WITH_VERDICTS = """
+    SELECT i.*, v.valid, coalesce(v.reasons, '{}') AS reasons, v.duplicate_of
+      FROM export_images i
+      LEFT JOIN LATERAL (SELECT valid, reasons, duplicate_of FROM export_image_verdicts
+                          WHERE run_id = i.run_id AND image_key = i.image_key
+                          ORDER BY seq DESC LIMIT 1) v ON true
+     WHERE i.run_id = $1 AND i.tenant_id = $2 AND i.seq <= $3
+       AND ($4::boolean IS NULL OR v.valid = $4)"""
+
+
+async def count_images(
+    conn: Connection, *, tenant_id: UUID, run_id: UUID, until: int, valid: bool | None
+) -> int:
+    total: int = await conn.fetchval(
+        f"SELECT count(*) FROM ({_IMAGES_WITH_VERDICTS}) AS images", run_id, tenant_id, until, valid
+    )
+    return total
+
+
+async def images_page(
+    conn: Connection,
+    *,
+    tenant_id: UUID,
+    run_id: UUID,
+    until: int,
+    after: int,
+    limit: int,
+    valid: bool | None,
+) -> Sequence[Record]:
+    return await conn.fetch(
+        f"{_IMAGES_WITH_VERDICTS} AND i.seq > $5 ORDER BY i.seq LIMIT $6",
+        run_id,
+        tenant_id,
+        until,
+        valid,
+        after,
+        limit,
+    )
+
+
+async def count_llm_outputs(conn: Connection, *, tenant_id: UUID, run_id: UUID, until: int) -> int:
+    total: int = await conn.fetchval(
+        "SELECT count(*) FROM export_llm_outputs WHERE run_id = $1 AND tenant_id = $2 AND seq <= $3",
+        run_id,
+        tenant_id,
+        until,
+    )
+    return total
+
+
+async def llm_outputs_page(
+    conn: Connection, *, tenant_id: UUID, run_id: UUID, until: int, after: int, limit: int
+) -> Sequence[Record]:
+    return await conn.fetch(
+        """SELECT * FROM export_llm_outputs
+            WHERE run_id = $1 AND tenant_id = $2 AND seq <= $3 AND seq > $4
+            ORDER BY seq LIMIT $5""",
+        run_id,
+        tenant_id,
+        until,
+        after,
+        limit,
+    )

@@ -7,7 +7,6 @@ switches that piece to an external server and `trawl up` leaves it alone.
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -238,31 +237,31 @@ class Settings(BaseSettings):
         """`TRAWL_PG_DSN=` (set but empty) means the local server, as if it were unset."""
         return None if isinstance(value, str) and not value.strip() else value
 
-    @cached_property
+    @property
     def kafka(self) -> str:
         return self.kafka_bootstrap or f"127.0.0.1:{LOCAL_KAFKA_PORT}"
 
-    @cached_property
+    @property
     def postgres_dsn(self) -> str:
         return self.pg_dsn or f"postgresql://postgres@127.0.0.1:{LOCAL_PG_PORT}/postgres"
 
-    @cached_property
+    @property
     def s3_url(self) -> str:
         return self.s3_endpoint or f"http://127.0.0.1:{LOCAL_S3_PORT}"
 
-    @cached_property
+    @property
     def extractor_url(self) -> str:
         return self.extractor_internal_url or f"http://{self.http_host}:{self.http_base_port + 2}"
 
-    @cached_property
+    @property
     def llm_service_url(self) -> str:
         return self.llm_internal_url or f"http://{self.http_host}:{self.http_base_port + 3}"
 
-    @cached_property
+    @property
     def exporter_url(self) -> str:
         return self.exporter_internal_url or f"http://{self.http_host}:{self.http_base_port + 4}"
 
-    @cached_property
+    @property
     def crawler_url(self) -> str:
         return self.crawler_internal_url or f"http://{self.http_host}:{self.http_base_port + 1}"
 

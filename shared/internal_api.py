@@ -16,6 +16,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from shared.events.exports import ExportFile
+
 INTERNAL_TOKEN_HEADER = "X-Trawl-Internal-Token"
 RUN_URLS_PATH = "/internal/v1/runs/{run_id}/urls"
 RUN_SEARCHES_PATH = "/internal/v1/runs/{run_id}/searches"
@@ -258,6 +260,10 @@ class ExportOut(BaseModel):
     rows: int | None = Field(description="rows in the file, once completed")
     file_size: int | None = Field(description="bytes")
     filename: str | None
+    files: list[ExportFile] = Field(
+        default_factory=list,
+        description="every file when there are several (`split_rows`, WebDataset shards)",
+    )
     link_ttl_seconds: int
     attempts: int
     error_message: str | None

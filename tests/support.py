@@ -134,13 +134,17 @@ async def consumed_everything(
 
 class TcpProxy:
     """A TCP forwarder the test can cut (refuse and drop every connection) and restore:
-    a network outage between one service and a real server, without stopping the server."""
+    a network outage between one service and a real server, without stopping the server.
+    `bytes_per_second` makes each connection a slow link; `sent` counts the bytes that went to
+    the server."""
 
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, *, bytes_per_second: float | None = None) -> None:
         self._target = (target_host, target_port)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
+        self.bytes_per_second = bytes_per_second
+        self.sent = 0
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
@@ -164,16 +168,22 @@ class TcpProxy:
             return
         self._writers |= {client_writer, server_writer}
         await asyncio.gather(
-            self._pipe(client_reader, server_writer),
-            self._pipe(server_reader, client_writer),
+            self._pipe(client_reader, server_writer, upstream=True),
+            self._pipe(server_reader, client_writer, upstream=False),
             return_exceptions=True,
         )
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, upstream: bool
+    ) -> None:
         try:
             while data := await reader.read(65536):
                 writer.write(data)
                 await writer.drain()
+                if upstream:
+                    self.sent += len(data)
+                if self.bytes_per_second:
+                    await asyncio.sleep(len(data) / self.bytes_per_second)
         finally:
             self._writers.discard(writer)
             writer.close()

@@ -212,9 +212,10 @@ class TrawlClient:
         result: dict[str, Any] = await self._call("GET", f"/v1/exports/{export_id}")
         return result
 
-    async def download_export(self, export_id: str, target: Path) -> int:
-        """Streams the export's file (through its freshly presigned link) to `target`; its size."""
-        link = await self._response("GET", f"/v1/exports/{export_id}/download")
+    async def download_export(self, export_id: str, target: Path, *, file: int = 0) -> int:
+        """Streams the export's (`file`-th) file through its freshly presigned link to `target`;
+        its size."""
+        link = await self._response("GET", f"/v1/exports/{export_id}/download", params={"file": file})
         location = link.headers.get("location")
         if link.status_code != 302 or location is None:
             raise ApiError(link.status_code, link.text)

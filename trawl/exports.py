@@ -20,19 +20,26 @@ _ENDED = ("completed", "failed", "expired")
 
 def export(
     run_id: Annotated[str, typer.Argument(help="the run whose data to export")],
-    format: Annotated[str, typer.Option(help="csv, jsonl, json, xlsx, parquet, zip or tar")] = "jsonl",
-    dataset: Annotated[str, typer.Option(help="items, products, documents or images")] = "items",
+    format: Annotated[
+        str, typer.Option(help="csv, jsonl, json, xlsx, parquet; for images zip, tar or webdataset")
+    ] = "jsonl",
+    dataset: Annotated[str, typer.Option(help="items, products, documents, llm_outputs or images")] = "items",
     fields: Annotated[str | None, typer.Option(help="only these columns, comma-separated, in order")] = None,
     omit: Annotated[str | None, typer.Option(help="columns left out, comma-separated")] = None,
     flatten: Annotated[bool, typer.Option(help="nested objects as dotted columns")] = False,
     bom: Annotated[bool, typer.Option(help="CSV: a byte order mark, for Excel")] = False,
+    unwind: Annotated[str | None, typer.Option(help="a row per element of this list column")] = None,
+    split_rows: Annotated[
+        int | None, typer.Option(help="a new file every N rows (webdataset: samples per shard)")
+    ] = None,
     ttl: Annotated[int, typer.Option(help="seconds the file lives (7 days at most)")] = 3600,
     wait: Annotated[bool, typer.Option(help="follow the export and download its file")] = True,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="where to write the file")] = None,
 ) -> None:
-    """Export a run's items, products, documents or images; with --wait (the default) the file is
-    downloaded when it is ready (to -o, else to its own name in this directory)."""
-    options: dict[str, Any] = {"flatten": flatten, "bom": bom}
+    """Export a run's items, products, documents, LLM outputs or images; with --wait (the
+    default) the file is downloaded when it is ready (to -o, else to its own name in this
+    directory; the files of an export of several into the -o directory)."""
+    options: dict[str, Any] = {"flatten": flatten, "bom": bom, "unwind": unwind, "split_rows": split_rows}
     if fields:
         options["fields"] = [name.strip() for name in fields.split(",") if name.strip()]
     if omit:
@@ -58,9 +65,18 @@ async def export_and_download(client: TrawlClient, body: dict[str, Any], output:
     if done["status"] != "completed":
         console.print(f"[red]export {done['id']} {done['status']}: {done.get('error_message') or ''}[/red]")
         raise typer.Exit(1)
-    target = output or Path(done["filename"])
-    size = await client.download_export(done["id"], target)
-    console.print(f"{done['rows']:,} rows, {size:,} bytes -> {target}")
+    several = done.get("files") or []
+    if not several:
+        target = output or Path(done["filename"])
+        size = await client.download_export(done["id"], target)
+        console.print(f"{done['rows']:,} rows, {size:,} bytes -> {target}")
+        return
+    directory = output or Path(".")
+    directory.mkdir(parents=True, exist_ok=True)
+    size = 0
+    for number, file in enumerate(several):
+        size += await client.download_export(done["id"], directory / file["name"], file=number)
+    console.print(f"{done['rows']:,} rows, {size:,} bytes in {len(several)} files -> {directory}/")
 
 
 async def _follow(client: TrawlClient, export_id: str) -> dict[str, Any]:

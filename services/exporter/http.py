@@ -71,7 +71,11 @@ def routes(runtime: ServiceRuntime) -> list[BaseRoute]:
         except (KeyError, ValueError) as exc:
             return _bad_query(exc)
         objects = runtime.resources.get(ObjectStore)
-        link = await requests.export_link(db(), objects, tenant_id=tenant_id, export_id=export_id)
+        try:
+            file = int(request.query_params.get("file", "0"))
+        except ValueError as exc:
+            return _bad_query(exc)
+        link = await requests.export_link(db(), objects, tenant_id=tenant_id, export_id=export_id, file=file)
         return _json(link) if link is not None else _not_found()
 
     token = runtime.settings.internal_token

@@ -32,6 +32,7 @@ from shared.events.content import (
 from shared.events.exports import (
     ExportCompleted,
     ExportDataset,
+    ExportFile,
     ExportFormat,
     ExportOptions,
     ExportRequested,
@@ -87,6 +88,7 @@ __all__ = [
     "Event",
     "ExportCompleted",
     "ExportDataset",
+    "ExportFile",
     "ExportFormat",
     "ExportOptions",
     "ExportRequested",

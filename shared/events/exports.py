@@ -26,11 +26,12 @@ class ExportFormat(StrEnum):
     IMAGES_ZIP = "images_zip"  # the first name of `zip`; still accepted
     ZIP = "zip"
     TAR = "tar"
+    WEBDATASET = "webdataset"  # tar shards as img2dataset writes them: image, .txt caption, .json
 
     @property
     def is_archive(self) -> bool:
-        """An archive of files (images) with a manifest, rather than a table of rows."""
-        return self in (ExportFormat.IMAGES_ZIP, ExportFormat.ZIP, ExportFormat.TAR)
+        """An archive of files (images), rather than a table of rows."""
+        return self in (ExportFormat.IMAGES_ZIP, ExportFormat.ZIP, ExportFormat.TAR, ExportFormat.WEBDATASET)
 
 
 class ExportDataset(StrEnum):
@@ -59,12 +60,20 @@ class ExportOptions(Contract):
     valid: bool | None = Field(
         default=None,
         description="items and images: only valid (true) or invalid (false) ones; a record strict"
-        " validation kept out of the results counts as invalid",
+        " validation kept out of the results counts as invalid; image archives leave out the images"
+        " judged invalid unless this says otherwise",
     )
     min_confidence: float | None = Field(default=None, ge=0, le=1, description="items: at least this")
     kind: ItemKind | None = Field(default=None, description="items: only products or only schema records")
     markdown: bool = Field(default=True, description="documents: each page's Markdown in a column")
     manifest: Literal["csv", "jsonl"] = Field(default="csv", description="archives: the manifest's format")
+    split_rows: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000_000,
+        description="a new file every this many rows (Scrapy's batch_item_count); webdataset: samples per"
+        " shard (10,000 by default)",
+    )
 
 
 class RunExport(Contract):
@@ -112,6 +121,15 @@ def format_problem(dataset: ExportDataset, format: ExportFormat) -> str | None:
     return None
 
 
+class ExportFile(Contract):
+    """One file of an export (an export split into files, or a WebDataset's shards, has several)."""
+
+    name: str
+    s3_key: str
+    size: int = Field(ge=0)
+    rows: int = Field(ge=0)
+
+
 class ExportCompleted(Event):
     """An export finished (or failed); the file is in S3 behind an expiring link."""
 
@@ -127,3 +145,6 @@ class ExportCompleted(Event):
     completed_at: datetime
     dataset: ExportDataset | None = None
     expires_at: datetime | None = Field(default=None, description="when the file is deleted")
+    files: list[ExportFile] = Field(
+        default_factory=list, description="every file, in order, when there are several (s3_key is the first)"
+    )

@@ -72,6 +72,15 @@ class Snapshot:
             )
         return cls(db, task, until)
 
+    @property
+    def verdicts(self) -> str:
+        """Images by their latest verdict: as `valid` asks, else in an archive all but the
+        invalid ones (a dataset of files is for training: judged-bad files stay out)."""
+        valid = self.task.options.valid
+        if valid is not None:
+            return "valid" if valid else "invalid"
+        return "not_invalid" if self.task.format.is_archive else "any"
+
     async def count(self) -> int:
         task, options = self.task, self.task.options
         async with self.db.connection() as conn:
@@ -85,7 +94,11 @@ class Snapshot:
                 )
             if task.dataset is ExportDataset.IMAGES:
                 return await store.count_images(
-                    conn, tenant_id=task.tenant_id, run_id=task.run_id, until=self.until, valid=options.valid
+                    conn,
+                    tenant_id=task.tenant_id,
+                    run_id=task.run_id,
+                    until=self.until,
+                    verdicts=self.verdicts,
                 )
             return await store.count_items(
                 conn,
@@ -129,7 +142,7 @@ class Snapshot:
                 until=until,
                 after=after,
                 limit=PAGE_ROWS,
-                valid=options.valid,
+                verdicts=self.verdicts,
             )
         if task.dataset is ExportDataset.PRODUCTS:
             return await store.products_page(

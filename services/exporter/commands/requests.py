@@ -9,7 +9,7 @@ from uuid import UUID
 
 from services.exporter import store
 from services.exporter.domain.plan import percent
-from shared.events import ExportRequested
+from shared.events import ExportFile, ExportRequested
 from shared.internal_api import ExportLink, ExportOut, ExportsPage, encode_cursor
 from shared.s3 import ObjectStore
 from shared.uow import Database, UnitOfWork
@@ -20,6 +20,19 @@ log = logging.getLogger(__name__)
 async def accept_request(uow: UnitOfWork, request: ExportRequested) -> None:
     """Queued for the workers; a request delivered again is the same export."""
     await store.add_export(uow.conn, request)
+
+
+def export_files(record: Any) -> list[ExportFile]:
+    """The files a completed export made (none before it completes)."""
+    if record["files"]:
+        return [ExportFile.model_validate(file) for file in record["files"]]
+    if record["s3_key"] is None:
+        return []
+    return [
+        ExportFile(
+            name=record["filename"], s3_key=record["s3_key"], size=record["file_size"], rows=record["rows"]
+        )
+    ]
 
 
 def export_out(record: Any) -> ExportOut:
@@ -38,6 +51,7 @@ def export_out(record: Any) -> ExportOut:
         rows=record["rows"],
         file_size=record["file_size"],
         filename=record["filename"],
+        files=export_files(record) if len(record["files"]) > 1 else [],
         link_ttl_seconds=record["link_ttl_seconds"],
         attempts=record["attempts"],
         error_message=record["error_message"],
@@ -68,10 +82,11 @@ async def list_exports(
 
 
 async def export_link(
-    db: Database, objects: ObjectStore, *, tenant_id: UUID, export_id: UUID
+    db: Database, objects: ObjectStore, *, tenant_id: UUID, export_id: UUID, file: int = 0
 ) -> ExportLink | None:
-    """A URL presigned for the rest of the export's life (so it stops working when the file
-    goes), naming the file for the download."""
+    """A URL of the export's `file`-th file presigned for the rest of the export's life (so it
+    stops working when the file goes), naming the file for the download; None when there is
+    no such export, or no such file."""
     async with db.connection() as conn:
         record = await store.get_export(conn, tenant_id=tenant_id, export_id=export_id)
     if record is None:
@@ -81,8 +96,11 @@ async def export_link(
         return ExportLink(state="expired", url=None, expires_at=expires_at)
     if record["status"] != "completed":
         return ExportLink(state="not_ready", url=None, expires_at=None)
+    files = export_files(record)
+    if not 0 <= file < len(files):
+        return None
     remaining = max(1, int((expires_at - datetime.now(UTC)).total_seconds()))
-    url = await objects.presigned_get(record["s3_key"], expires_in=remaining, filename=record["filename"])
+    url = await objects.presigned_get(files[file].s3_key, expires_in=remaining, filename=files[file].name)
     return ExportLink(state="ready", url=url, expires_at=expires_at)
 
 
@@ -91,9 +109,10 @@ async def delete_export(db: Database, objects: ObjectStore, *, tenant_id: UUID, 
     async with db.unit_of_work() as uow:
         record = await store.get_export(uow.conn, tenant_id=tenant_id, export_id=export_id)
         deleted = await store.mark_deleted(uow.conn, tenant_id=tenant_id, export_id=export_id)
-    if deleted and record is not None and record["s3_key"] is not None:
+    keys = [] if record is None else [file.s3_key for file in export_files(record)]
+    if deleted and keys:
         try:
-            await objects.delete(record["s3_key"])
+            await objects.delete_many(keys)
         except Exception:
             log.warning(
                 "could not delete the file of export %s now; the sweeper will", export_id, exc_info=True

@@ -1,34 +1,37 @@
 """Making an export: the dataset's rows, shaped and encoded a page at a time off the event loop,
-streamed into an S3 multipart upload (aborted if anything interrupts it), then the export
-completed and ExportCompleted published in one unit of work. A failure is tried again after a
+each of its files streamed into an S3 multipart upload (aborted if anything interrupts it)
+while the lease is renewed, then the export completed and ExportCompleted published in one
+unit of work. A failure is tried again after a
 wait, up to the configured attempts, then the export fails with its reason; an export whose
 worker died is taken up again when its lease runs out, from the start."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
+from typing import TypeVar
 from uuid import UUID
 
 from services.exporter import metrics, store
-from services.exporter.commands import automatic
+from services.exporter.commands import automatic, files
 from services.exporter.commands.datasets import ExportTask, Snapshot
 from services.exporter.domain import plan
-from services.exporter.domain.encoders import Encoder
 from services.exporter.domain.plan import ExportRefused
-from services.exporter.domain.rows import Columns, Row, image_row, shape, shaped_rows
 from shared import runs
 from shared.config import Settings
-from shared.events import ExportCompleted, ExportOptions
+from shared.events import ExportCompleted, ExportFile
 from shared.s3 import ObjectStore, tenant_key
 from shared.uow import Database
 
 log = logging.getLogger(__name__)
 
 _PROGRESS_EVERY_SECONDS = 1.0
+
+T = TypeVar("T")
 
 
 class ExportLost(RuntimeError):
@@ -47,20 +50,12 @@ async def next_export(db: Database, settings: Settings) -> ExportTask | None:
 
 
 class Progress:
-    """Records written so far (of `total`), saved (and the lease renewed) at most every second,
-    and the rows they made in the file (more when a list is unwound)."""
+    """What `counter` says was written, of `total` records: `save` records it and renews the
+    export's lease."""
 
     def __init__(self, db: Database, task: ExportTask, lease_seconds: float, total: int) -> None:
         self._db, self._task, self._lease_seconds, self._total = db, task, lease_seconds, total
-        self.written = 0
-        self.file_rows = 0
-        self._saved_at = 0.0
-
-    async def advance(self, records: int, file_rows: int | None = None) -> None:
-        self.written += records
-        self.file_rows += records if file_rows is None else file_rows
-        if time.monotonic() - self._saved_at >= _PROGRESS_EVERY_SECONDS:
-            await self.save()
+        self.counter = files.Counter()
 
     async def save(self) -> None:
         async with self._db.unit_of_work() as uow:
@@ -68,13 +63,30 @@ class Progress:
                 uow.conn,
                 export_id=self._task.export_id,
                 attempt=self._task.attempt,
-                rows_written=self.written,
+                rows_written=self.counter.records,
                 rows_total=self._total,
                 lease_seconds=self._lease_seconds,
             )
         if not ours:
             raise ExportLost(f"export {self._task.export_id} is no longer this worker's")
-        self._saved_at = time.monotonic()
+
+    async def while_leased(self, work: Awaitable[T]) -> T:
+        """`work`'s result, the progress saved and the lease renewed every second meanwhile
+        (whatever `work` is waiting for: a slow part upload included); `work` is cancelled
+        (its upload aborted) when the export stops being this worker's."""
+        every = min(_PROGRESS_EVERY_SECONDS, self._lease_seconds / 3)
+        running = asyncio.ensure_future(work)
+        try:
+            while True:
+                done, _ = await asyncio.wait({running}, timeout=every)
+                if done:
+                    return running.result()
+                await self.save()
+        except BaseException:
+            running.cancel()
+            with contextlib.suppress(BaseException):
+                await running
+            raise
 
 
 async def run_export(db: Database, objects: ObjectStore, settings: Settings, task: ExportTask) -> None:
@@ -88,18 +100,14 @@ async def run_export(db: Database, objects: ObjectStore, settings: Settings, tas
         snapshot = await Snapshot.take(db, task)
         progress = Progress(db, task, settings.exporter_lease_seconds, await snapshot.count())
         await progress.save()
-        filename = plan.filename(task.dataset, task.format, task.run_id)
-        file_type = plan.FILE_TYPES[task.format]
-        if task.format.is_archive:
-            chunks = _archive_chunks(snapshot, objects, progress)
-        else:
+        columns = None
+        if not task.format.is_archive:
             schema = config.extractor_schema.definition if config and config.extractor_schema else None
             columns = plan.starting_columns(task.dataset, task.options, schema)
-            chunks = _table_chunks(snapshot, objects, progress, columns)
-        stored = await objects.upload_stream(
-            export_prefix(task.tenant_id, task.export_id) + filename,
-            chunks,
-            content_type=file_type.content_type,
+            if task.format in plan.TABLE_FORMATS and not columns.fixed:
+                await progress.while_leased(files.learn_columns(snapshot, objects, columns))
+        made = await _upload(
+            objects, task, progress, files.files(snapshot, objects, progress.counter, columns)
         )
     except ExportLost:
         log.info("export %s was deleted or taken over; this attempt stops", task.export_id)
@@ -111,88 +119,30 @@ async def run_export(db: Database, objects: ObjectStore, settings: Settings, tas
         log.warning("export %s failed (attempt %d)", task.export_id, task.attempt, exc_info=True)
         await _retry_or_fail(db, settings, task, f"{type(exc).__name__}: {exc}"[:2000])
         return
-    await _complete(db, objects, task, progress.file_rows, stored.key, stored.size, filename)
+    await _complete(db, objects, task, made)
     metrics.EXPORT_SECONDS.labels(task.format.value).observe(time.monotonic() - started)
 
 
-async def _table_chunks(
-    snapshot: Snapshot, objects: ObjectStore, progress: Progress, columns: Columns
-) -> AsyncIterator[bytes]:
-    options = snapshot.task.options
-    if snapshot.task.format in plan.TABLE_FORMATS and not columns.fixed:
-        # A first pass learns the columns and their types (a page at a time: only names are kept).
-        async for rows in snapshot.rows(objects, with_markdown=False):
-            await asyncio.to_thread(_observe, columns, rows, options)
-            await progress.advance(0)  # keeps the lease
-    encoder = plan.encoder(snapshot.task.format, columns, options)
-    yield await asyncio.to_thread(encoder.start)
-    async for rows in snapshot.rows(objects, with_markdown=options.markdown):
-        encoded, file_rows = await asyncio.to_thread(_encode, encoder, rows, options)
-        yield encoded
-        await progress.advance(len(rows), file_rows)
-    yield await asyncio.to_thread(encoder.finish)
+async def _upload(
+    objects: ObjectStore, task: ExportTask, progress: Progress, made: AsyncIterator[files.File]
+) -> list[ExportFile]:
+    """Each file streamed into S3 in turn; what they are."""
+    content_type = plan.FILE_TYPES[task.format].content_type
+    uploaded: list[ExportFile] = []
+    async for name, chunks in made:
+        rows_before = progress.counter.file_rows
+        key = export_prefix(task.tenant_id, task.export_id) + name
+        stored = await progress.while_leased(objects.upload_stream(key, chunks, content_type=content_type))
+        rows = progress.counter.file_rows - rows_before
+        uploaded.append(ExportFile(name=name, s3_key=stored.key, size=stored.size, rows=rows))
+    return uploaded
 
 
-def _observe(columns: Columns, rows: Sequence[Row], options: ExportOptions) -> None:
-    columns.observe(shaped_rows(rows, options))
-
-
-def _encode(encoder: Encoder, rows: Sequence[Row], options: ExportOptions) -> tuple[bytes, int]:
-    """The rows' bytes in the file, and how many rows they made there."""
-    shaped = shaped_rows(rows, options)
-    return encoder.encode(shaped), len(shaped)
-
-
-async def _archive_chunks(
-    snapshot: Snapshot, objects: ObjectStore, progress: Progress
-) -> AsyncIterator[bytes]:
-    """The manifest first (its size counted in a pass before, as a tar entry announces it),
-    then each image's bytes streamed from S3 into its entry."""
-    task = snapshot.task
-    archive = plan.archive(task.format)
-    columns = plan.manifest_columns(task.options)
-    manifest = f"manifest.{task.options.manifest}"
-    size = sum([len(chunk) async for chunk in _manifest(snapshot, columns, progress)])
-    yield archive.open_entry(manifest, size)
-    async for chunk in _manifest(snapshot, columns, progress):
-        yield archive.write(chunk)
-    yield archive.close_entry()
-    async for records in snapshot.records():
-        for record in records:
-            yield archive.open_entry(plan.image_path(record["image_key"], record["format"]), record["bytes"])
-            async for chunk in objects.stream(record["s3_key"]):
-                yield archive.write(chunk)
-            yield archive.close_entry()
-            await progress.advance(1)
-    yield archive.finish()
-
-
-async def _manifest(snapshot: Snapshot, columns: Columns, progress: Progress) -> AsyncIterator[bytes]:
-    options = snapshot.task.options
-    encoder = plan.manifest_encoder(options, columns)
-    yield encoder.start()
-    async for records in snapshot.records():
-        rows = [
-            shape({"file": plan.image_path(r["image_key"], r["format"]), **image_row(r)}, options)
-            for r in records
-        ]
-        yield await asyncio.to_thread(encoder.encode, rows)
-        await progress.advance(0)  # keeps the lease
-    yield encoder.finish()
-
-
-async def _complete(
-    db: Database, objects: ObjectStore, task: ExportTask, rows: int, key: str, size: int, filename: str
-) -> None:
+async def _complete(db: Database, objects: ObjectStore, task: ExportTask, made: list[ExportFile]) -> None:
+    rows, size = sum(file.rows for file in made), sum(file.size for file in made)
     async with db.unit_of_work() as uow:
         record = await store.complete_export(
-            uow.conn,
-            export_id=task.export_id,
-            attempt=task.attempt,
-            rows=rows,
-            file_size=size,
-            s3_key=key,
-            filename=filename,
+            uow.conn, export_id=task.export_id, attempt=task.attempt, files=made
         )
         if record is not None:
             await uow.outbox.publish(
@@ -205,14 +155,15 @@ async def _complete(
                     status="completed",
                     rows=rows,
                     file_size=size,
-                    s3_key=key,
+                    s3_key=made[0].s3_key,
                     completed_at=record["completed_at"],
                     expires_at=record["expires_at"],
+                    files=made if len(made) > 1 else [],
                 )
             )
     if record is None:
-        # Deleted (or taken over) while the file was being finished: the file is nobody's.
-        await objects.delete(key)
+        # Deleted (or taken over) while the files were being finished: they are nobody's.
+        await objects.delete_many([file.s3_key for file in made])
         return
     metrics.EXPORTS.labels(task.format.value, "completed").inc()
     metrics.ROWS.labels(task.format.value).inc(rows)

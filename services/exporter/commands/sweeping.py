@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from services.exporter import metrics, store
+from services.exporter.commands.requests import export_files
 from services.exporter.commands.running import export_prefix
 from shared.s3 import ObjectStore
 from shared.uow import Database
@@ -26,7 +27,7 @@ async def delete_due_files(db: Database, objects: ObjectStore) -> int:
             due = await store.files_to_delete(conn, limit=_BATCH)
         for record in due:
             # The object first: a crash in between deletes it again next time, harmlessly.
-            await objects.delete(record["s3_key"])
+            await objects.delete_many([file.s3_key for file in export_files(record)])
             async with db.unit_of_work() as uow:
                 await store.file_deleted(uow.conn, export_id=record["export_id"])
             metrics.FILES_DELETED.labels("deleted" if record["status"] == "deleted" else "expired").inc()

@@ -50,6 +50,7 @@ FILE_TYPES: Final = {
     ExportFormat.IMAGES_ZIP: FileType("zip", "application/zip"),
     ExportFormat.ZIP: FileType("zip", "application/zip"),
     ExportFormat.TAR: FileType("tar", "application/x-tar"),
+    ExportFormat.WEBDATASET: FileType("tar", "application/x-tar"),
 }
 
 # Formats whose columns are fixed before the first row: the rows are read once to learn them.
@@ -65,8 +66,20 @@ _DATASET_COLUMNS: Final[Mapping[ExportDataset, Mapping[str, ColumnType]]] = {
 _IMAGE_EXTENSIONS: Final = {"jpeg": "jpg", "tiff": "tif"}
 
 
-def filename(dataset: ExportDataset, format: ExportFormat, run_id: UUID) -> str:
-    return f"{dataset.value}-{run_id}.{FILE_TYPES[format].extension}"
+def filename(dataset: ExportDataset, format: ExportFormat, run_id: UUID, number: int | None = None) -> str:
+    """The file's name; `number` counts the files of an export split into several, from 0."""
+    part = "" if number is None else f"-{number:05d}"
+    return f"{dataset.value}-{run_id}{part}.{FILE_TYPES[format].extension}"
+
+
+def sample_key(shard: int, index: int, shard_size: int) -> str:
+    """A WebDataset sample's key, as img2dataset makes it: the shard's number, then the
+    sample's in the shard, zero-padded (so keys sort in order)."""
+    return f"{shard:05d}{index:0{max(4, len(str(shard_size - 1)))}d}"
+
+
+def sample_file(key: str, image_format: str | None) -> str:
+    return f"{key}.{_extension(image_format)}"
 
 
 def starting_columns(
@@ -115,8 +128,12 @@ def archive(format: ExportFormat) -> Archive:
 
 
 def image_path(image_key: str, image_format: str | None) -> str:
+    return f"images/{image_key}.{_extension(image_format)}"
+
+
+def _extension(image_format: str | None) -> str:
     extension = (image_format or "bin").lower()
-    return f"images/{image_key}.{_IMAGE_EXTENSIONS.get(extension, extension)}"
+    return _IMAGE_EXTENSIONS.get(extension, extension)
 
 
 def percent(written: int, total: int | None) -> int | None:

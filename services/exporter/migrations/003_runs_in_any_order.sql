@@ -49,3 +49,7 @@ ALTER TABLE exports ADD CONSTRAINT exports_status_check
 ALTER TABLE exports ADD COLUMN automatic boolean NOT NULL DEFAULT false,
                     ADD COLUMN note text;  -- e.g. an automatic export that stopped waiting for rows
 CREATE INDEX exports_waiting_rows_idx ON exports (run_id) WHERE status = 'waiting';
+
+-- An export of several files (split every N rows, or WebDataset shards): each file's name, key,
+-- size and rows; s3_key and filename stay the first file's.
+ALTER TABLE exports ADD COLUMN files jsonb NOT NULL DEFAULT '[]';

@@ -145,14 +145,19 @@ _IMAGES_WITH_VERDICTS = """
                           WHERE run_id = i.run_id AND image_key = i.image_key
                           ORDER BY seq DESC LIMIT 1) v ON true
      WHERE i.run_id = $1 AND i.tenant_id = $2 AND i.seq <= $3
-       AND ($4::boolean IS NULL OR v.valid = $4)"""
+       AND CASE $4::text WHEN 'valid' THEN v.valid IS TRUE
+                         WHEN 'invalid' THEN v.valid IS FALSE
+                         WHEN 'not_invalid' THEN v.valid IS NOT FALSE
+                         ELSE true END"""
+# Which images, by their latest verdict: 'valid', 'invalid', 'not_invalid' (valid or not judged) or 'any'.
+Verdicts = str
 
 
 async def count_images(
-    conn: Connection, *, tenant_id: UUID, run_id: UUID, until: int, valid: bool | None
+    conn: Connection, *, tenant_id: UUID, run_id: UUID, until: int, verdicts: Verdicts
 ) -> int:
     total: int = await conn.fetchval(
-        f"SELECT count(*) FROM ({_IMAGES_WITH_VERDICTS}) AS images", run_id, tenant_id, until, valid
+        f"SELECT count(*) FROM ({_IMAGES_WITH_VERDICTS}) AS images", run_id, tenant_id, until, verdicts
     )
     return total
 
@@ -165,14 +170,14 @@ async def images_page(
     until: int,
     after: int,
     limit: int,
-    valid: bool | None,
+    verdicts: Verdicts,
 ) -> Sequence[Record]:
     return await conn.fetch(
         f"{_IMAGES_WITH_VERDICTS} AND i.seq > $5 ORDER BY i.seq LIMIT $6",
         run_id,
         tenant_id,
         until,
-        valid,
+        verdicts,
         after,
         limit,
     )

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from shared.db import Connection
-from shared.events import ExportRequested
+from shared.events import ExportFile, ExportRequested
 
 Record = Any
 
@@ -152,23 +152,22 @@ async def complete_export(
     *,
     export_id: UUID,
     attempt: int,
-    rows: int,
-    file_size: int,
-    s3_key: str,
-    filename: str,
+    files: Sequence[ExportFile],
 ) -> Record | None:
+    """The export's files recorded (the first also as its s3_key and filename, the sizes summed)."""
     return await conn.fetchrow(
         """UPDATE exports SET status = 'completed', rows = $3, rows_written = $3, file_size = $4,
-                              s3_key = $5, filename = $6, completed_at = now(), lease_until = NULL,
-                              expires_at = now() + make_interval(secs => link_ttl_seconds),
-                              error_message = NULL, updated_at = now()
+                              s3_key = $5, filename = $6, files = $7, completed_at = now(),
+                              lease_until = NULL, error_message = NULL, updated_at = now(),
+                              expires_at = now() + make_interval(secs => link_ttl_seconds)
             WHERE export_id = $1 AND attempts = $2 AND status = 'running' RETURNING *""",
         export_id,
         attempt,
-        rows,
-        file_size,
-        s3_key,
-        filename,
+        sum(file.rows for file in files),
+        sum(file.size for file in files),
+        files[0].s3_key,
+        files[0].name,
+        [file.model_dump(mode="json") for file in files],
     )
 
 
@@ -248,7 +247,7 @@ async def mark_run_deleted(conn: Connection, *, tenant_id: UUID, run_id: UUID) -
 async def files_to_delete(conn: Connection, *, limit: int) -> Sequence[Record]:
     """Files whose link expired, or whose export was deleted."""
     return await conn.fetch(
-        """SELECT export_id, s3_key, status FROM exports
+        """SELECT export_id, s3_key, filename, file_size, rows, files, status FROM exports
             WHERE s3_key IS NOT NULL AND file_deleted_at IS NULL
               AND (expires_at <= now() OR status = 'deleted')
             ORDER BY expires_at LIMIT $1""",

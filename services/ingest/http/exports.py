@@ -151,11 +151,18 @@ async def get_export(export_id: UUID, principal: Reader, context: Context) -> Ex
         410: {"description": "the export expired: its file is deleted"},
     },
 )
-async def download_export(export_id: UUID, principal: Reader, context: Context) -> RedirectResponse:
+async def download_export(
+    export_id: UUID,
+    principal: Reader,
+    context: Context,
+    file: Annotated[
+        int, Query(ge=0, le=1_000_000, description="which file of an export of several (`files`), from 0")
+    ] = 0,
+) -> RedirectResponse:
     url = context.settings.exporter_url + EXPORT_LINK_PATH.format(export_id=export_id)
-    reply = await ask(context, "exporter", url, params=tenant_params(principal.tenant_id))
+    reply = await ask(context, "exporter", url, params=tenant_params(principal.tenant_id, file=str(file)))
     if reply is None:
-        raise not_found("export", export_id)
+        raise not_found("export" if file == 0 else "export file", export_id)
     link = ExportLink.model_validate_json(reply.content)
     if link.state == "expired":
         raise Problem(410, f"export {export_id} expired at {link.expires_at}; its file is deleted")

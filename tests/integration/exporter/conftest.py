@@ -68,7 +68,7 @@ class Exporter:
     async def start_run(
         self, schema: dict[str, Any] | None = None, *, exports: list[RunExport] | None = None
     ) -> Run:
-        run = Run(uuid4(), uuid4(), uuid4())
+        run = new_run()
         await self.announce(run, schema, exports=exports)
         await consumed_everything(self.settings, "exporter", [JobCreated])
         return run
@@ -77,23 +77,7 @@ class Exporter:
         self, run: Run, schema: dict[str, Any] | None = None, *, exports: list[RunExport] | None = None
     ) -> None:
         """The run's JobCreated."""
-        config = JobConfig(
-            name="export test",
-            seeds=["https://shop.example/"],
-            extractor_schema=None
-            if schema is None
-            else ExtractorSchemaRef(schema_id=uuid4(), definition=schema),
-            exports=exports or [],
-        )
-        await self.publish(
-            JobCreated(
-                tenant_id=run.tenant_id,
-                job_id=run.job_id,
-                run_id=run.run_id,
-                config=config,
-                created_at=datetime.now(UTC),
-            )
-        )
+        await self.publish(job_created(run, schema, exports=exports))
 
     async def settle(self) -> None:
         """Until the exporter has taken in every event of its read model sent so far."""
@@ -123,30 +107,9 @@ class Exporter:
         **options: Any,
     ) -> ExportOut:
         """Asks for an export and waits until it ends."""
-        request = self.request(run, format, dataset, link_ttl_seconds=link_ttl_seconds, **options)
+        request = export_request(run, format, dataset, link_ttl_seconds=link_ttl_seconds, **options)
         await self.publish(request)
         return await self.finished(run, request.export_id, within=within)
-
-    def request(
-        self,
-        run: Run,
-        format: ExportFormat,
-        dataset: ExportDataset = ExportDataset.ITEMS,
-        *,
-        link_ttl_seconds: int = 3600,
-        **options: Any,
-    ) -> ExportRequested:
-        return ExportRequested(
-            tenant_id=run.tenant_id,
-            export_id=uuid4(),
-            run_id=run.run_id,
-            job_id=run.job_id,
-            format=format,
-            dataset=dataset,
-            options=ExportOptions(**options),
-            link_ttl_seconds=link_ttl_seconds,
-            requested_at=datetime.now(UTC),
-        )
 
     async def finished(self, run: Run, export_id: UUID, *, within: float = 60) -> ExportOut:
         """The export once it has ended."""
@@ -168,15 +131,15 @@ class Exporter:
             else ExportOut.model_validate_json(reply.raise_for_status().content)
         )
 
-    async def link(self, tenant_id: UUID, export_id: UUID) -> ExportLink:
+    async def link(self, tenant_id: UUID, export_id: UUID, *, file: int = 0) -> ExportLink:
         reply = await self.http.get(
-            EXPORT_LINK_PATH.format(export_id=export_id), params={"tenant_id": str(tenant_id)}
+            EXPORT_LINK_PATH.format(export_id=export_id), params={"tenant_id": str(tenant_id), "file": file}
         )
         return ExportLink.model_validate_json(reply.raise_for_status().content)
 
-    async def download(self, run: Run, export: ExportOut) -> bytes:
+    async def download(self, run: Run, export: ExportOut, *, file: int = 0) -> bytes:
         assert export.status == "completed", export
-        link = await self.link(run.tenant_id, export.id)
+        link = await self.link(run.tenant_id, export.id, file=file)
         assert link.url is not None
         async with httpx.AsyncClient() as plain:
             reply = await plain.get(link.url)
@@ -205,6 +168,49 @@ async def exporter(settings: Settings, object_store: ObjectStore) -> AsyncIterat
             yield Exporter(runtime, quick, http)
     finally:
         await runtime.stop()
+
+
+def new_run() -> Run:
+    return Run(uuid4(), uuid4(), uuid4())
+
+
+def job_created(
+    run: Run, schema: dict[str, Any] | None = None, *, exports: list[RunExport] | None = None
+) -> JobCreated:
+    config = JobConfig(
+        name="export test",
+        seeds=["https://shop.example/"],
+        extractor_schema=None if schema is None else ExtractorSchemaRef(schema_id=uuid4(), definition=schema),
+        exports=exports or [],
+    )
+    return JobCreated(
+        tenant_id=run.tenant_id,
+        job_id=run.job_id,
+        run_id=run.run_id,
+        config=config,
+        created_at=datetime.now(UTC),
+    )
+
+
+def export_request(
+    run: Run,
+    format: ExportFormat,
+    dataset: ExportDataset = ExportDataset.ITEMS,
+    *,
+    link_ttl_seconds: int = 3600,
+    **options: Any,
+) -> ExportRequested:
+    return ExportRequested(
+        tenant_id=run.tenant_id,
+        export_id=uuid4(),
+        run_id=run.run_id,
+        job_id=run.job_id,
+        format=format,
+        dataset=dataset,
+        options=ExportOptions(**options),
+        link_ttl_seconds=link_ttl_seconds,
+        requested_at=datetime.now(UTC),
+    )
 
 
 def item(run: Run, data: dict[str, Any], **fields: Any) -> ItemExtracted:

@@ -226,18 +226,22 @@ async def test_images_in_zip_and_tar_archives_with_their_manifest(exporter: Expo
         manifest = list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode(), newline="")))
         files = {name: archive.read(name) for name in names if name.startswith("images/")}
     assert names[0] == "manifest.csv"
-    assert files == {
-        "images/dawn.png": bodies["dawn"],
-        "images/dusk.png": bodies["dusk"],
-        "images/mast.jpg": bodies["mast"],
-    }
+    # An archive leaves out the images judged invalid, unless asked for them.
+    assert files == {"images/dawn.png": bodies["dawn"], "images/mast.jpg": bodies["mast"]}
     assert [(m["file"], m["url"], m["bytes"], m["valid"]) for m in manifest] == [
         ("images/dawn.png", stored[0].url, str(len(bodies["dawn"])), "true"),
-        ("images/dusk.png", stored[1].url, str(len(bodies["dusk"])), "false"),
         ("images/mast.jpg", stored[2].url, str(len(bodies["mast"])), "true"),
     ]
-    assert json.loads(manifest[1]["reasons"]) == ["too_small"] and manifest[0]["label"] == "lighthouse"
-    assert zipped.rows == 3
+    assert manifest[0]["label"] == "lighthouse" and zipped.rows == 2
+    rejected = await exporter.export(run, ExportFormat.ZIP, ExportDataset.IMAGES, valid=False)
+    with zipfile.ZipFile(io.BytesIO(await exporter.download(run, rejected))) as archive:
+        (entry,) = csv.DictReader(io.StringIO(archive.read("manifest.csv").decode(), newline=""))
+        assert archive.read("images/dusk.png") == bodies["dusk"]
+    assert (entry["file"], entry["valid"], json.loads(entry["reasons"])) == (
+        "images/dusk.png",
+        "false",
+        ["too_small"],
+    )
 
     tarred = await exporter.export(run, ExportFormat.TAR, ExportDataset.IMAGES, valid=True, manifest="jsonl")
     with tarfile.open(fileobj=io.BytesIO(await exporter.download(run, tarred))) as archive:
@@ -308,3 +312,75 @@ async def test_a_link_works_while_the_export_lives_and_the_file_is_swept_after(e
         assert (await plain.get(link.url)).status_code in (403, 404)  # the link died with its file
     expired = await exporter.link(run.tenant_id, export.id)
     assert (expired.state, expired.url) == ("expired", None)
+
+
+async def test_webdataset_shards_hold_each_image_its_caption_and_record(exporter: Exporter) -> None:
+    run = await exporter.start_run()
+    bodies = {"bow": b"\x89PNG bow" * 50, "keel": b"JFIF keel" * 70, "wreck": b"\x89PNG wreck"}
+    stored = [
+        await image(exporter, run, name, body, "jpeg" if name == "keel" else "png")
+        for name, body in bodies.items()
+    ]
+    stored[1] = stored[1].model_copy(update={"alt_text": None})  # no alt text: the label is the caption
+    await exporter.publish(*stored)
+    await exporter.publish(
+        ImagesValidated(
+            tenant_id=run.tenant_id,
+            validation_id=uuid4(),
+            run_id=run.run_id,
+            verdicts=[
+                ImageVerdict(image_key="bow", valid=True),
+                ImageVerdict(image_key="keel", valid=True),
+                ImageVerdict(image_key="wreck", valid=False, reasons=["duplicate"]),
+            ],
+        )
+    )
+    await exporter.settle()
+    export = await exporter.export(run, ExportFormat.WEBDATASET, ExportDataset.IMAGES, split_rows=1)
+    assert [file.name for file in export.files] == ["00000.tar", "00001.tar"] and export.rows == 2
+    samples: dict[str, bytes] = {}
+    for number, file in enumerate(export.files):
+        assert file.rows == 1
+        body = await exporter.download(run, export, file=number)
+        assert len(body) == file.size
+        with tarfile.open(fileobj=io.BytesIO(body)) as shard:
+            for member in shard.getmembers():
+                extracted = shard.extractfile(member)
+                assert extracted is not None
+                samples[member.name] = extracted.read()
+    assert sorted(samples) == [
+        "000000000.json",
+        "000000000.png",
+        "000000000.txt",
+        "000010000.jpg",
+        "000010000.json",
+        "000010000.txt",
+    ]
+    assert samples["000000000.png"] == bodies["bow"] and samples["000010000.jpg"] == bodies["keel"]
+    assert samples["000000000.txt"] == b"picture bow" and samples["000010000.txt"] == b"lighthouse"
+    record = json.loads(samples["000000000.json"])
+    assert (record["key"], record["image_key"], record["width"], record["valid"]) == (
+        "000000000",
+        "bow",
+        10,
+        True,
+    )
+
+
+async def test_split_rows_makes_a_file_every_n_rows_each_whole(exporter: Exporter) -> None:
+    run = await _run_with_records(exporter)
+    export = await exporter.export(run, ExportFormat.CSV, split_rows=2, fields=["title", "stock"])
+    assert [(file.name, file.rows) for file in export.files] == [
+        (f"items-{run.run_id}-00000.csv", 2),
+        (f"items-{run.run_id}-00001.csv", 1),
+    ]
+    tables = [
+        list(csv.DictReader(io.StringIO((await exporter.download(run, export, file=n)).decode(), newline="")))
+        for n in range(2)
+    ]
+    assert [[row["title"] for row in table] for table in tables] == [
+        [r["title"] for r in RECORDS[:2]],
+        [RECORDS[2]["title"]],
+    ]
+    whole = await exporter.export(run, ExportFormat.PARQUET, split_rows=3)
+    assert whole.files == [] and whole.rows == 3  # one file: no list

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from uuid import uuid4
 
 import httpx
 import pytest
@@ -17,7 +16,15 @@ from services.exporter import store
 from shared.events import ExportDataset, ExportFormat, ExportOptions, RunExport, RunStatus
 from shared.internal_api import EXPORTS_PATH, ExportsPage
 from shared.uow import Database
-from tests.integration.exporter.conftest import Exporter, Run, document, item, run_completed, run_deleted
+from tests.integration.exporter.conftest import (
+    Exporter,
+    Run,
+    document,
+    item,
+    new_run,
+    run_completed,
+    run_deleted,
+)
 from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
@@ -31,7 +38,7 @@ async def _exports_of(exporter: Exporter, run: Run) -> ExportsPage:
 
 
 async def test_items_read_before_their_runs_job_created_are_kept(exporter: Exporter) -> None:
-    run = Run(uuid4(), uuid4(), uuid4())
+    run = new_run()
     await exporter.publish(item(run, {"title": "early"}), item(run, {"title": "earlier"}))
     await exporter.settle()
     schema = {"type": "object", "properties": {"title": {"type": "string"}, "price": {"type": "number"}}}
@@ -45,7 +52,7 @@ async def test_items_read_before_their_runs_job_created_are_kept(exporter: Expor
 
 
 async def test_an_upload_run_without_a_job_is_exported(exporter: Exporter) -> None:
-    run = Run(uuid4(), uuid4(), uuid4())
+    run = new_run()
     page = await document(exporter, run, "upload://notes.md", "Notes", "# Notes\n\nÉté 🌞")
     page = page.model_copy(update={"job_id": None})
     await exporter.publish(page)
@@ -74,7 +81,7 @@ async def test_a_deleted_run_keeps_nothing_not_even_what_arrives_after(exporter:
 
 async def test_a_jobs_exports_wait_for_every_row_its_completion_announced(exporter: Exporter) -> None:
     """The completion is read first, even before JobCreated; the exports wait for the rows."""
-    run = Run(uuid4(), uuid4(), uuid4())
+    run = new_run()
     declared = [
         RunExport(format=ExportFormat.CSV, options=ExportOptions(fields=["title"])),
         RunExport(dataset=ExportDataset.DOCUMENTS, format=ExportFormat.JSONL, link_ttl_seconds=600),

@@ -1,5 +1,5 @@
-"""The extractor as a separate OS process (to be killed), and pages long enough to make
-indexing them take a while."""
+"""A service as a separate OS process (to be killed), and pages long enough to make indexing
+them take a while."""
 
 from __future__ import annotations
 
@@ -35,13 +35,19 @@ def free_port() -> int:
         return port
 
 
+def extractor_process(
+    env: dict[str, str], log: Path
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    return service_process("extractor", env, log)
+
+
 @contextlib.contextmanager
-def extractor_process(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """The extractor service in a child process, its output appended to `log` (a pipe nobody
-    reads would stall it once full)."""
+def service_process(service: str, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A service in a child process, its output appended to `log` (a pipe nobody reads would
+    stall it once full); stopped with SIGTERM at the end if the test has not killed it."""
     with log.open("ab") as output:
         child = subprocess.Popen(
-            [sys.executable, "-m", "services.extractor"],
+            [sys.executable, "-m", f"services.{service}"],
             env={**os.environ, **env},
             stdout=output,
             stderr=output,

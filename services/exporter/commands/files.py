@@ -194,7 +194,7 @@ async def _shard(
     yield archive.finish()
 
 
-def files(
+def produce(
     snapshot: Snapshot, objects: ObjectStore, counter: Counter, columns: Columns | None
 ) -> AsyncIterator[File]:
     """The export's files; `columns` (learnt) for a table format."""

@@ -107,7 +107,7 @@ async def run_export(db: Database, objects: ObjectStore, settings: Settings, tas
             if task.format in plan.TABLE_FORMATS and not columns.fixed:
                 await progress.while_leased(files.learn_columns(snapshot, objects, columns))
         made = await _upload(
-            objects, task, progress, files.files(snapshot, objects, progress.counter, columns)
+            objects, task, progress, files.produce(snapshot, objects, progress.counter, columns)
         )
     except ExportLost:
         log.info("export %s was deleted or taken over; this attempt stops", task.export_id)

@@ -46,6 +46,7 @@ bench: setup
 	$(BIN)/python -m bench.reindex_live
 	$(BIN)/python -m bench.near_duplicates
 	$(BIN)/python -m bench.images
+	$(BIN)/python -m bench.export
 
 up: setup
 	$(BIN)/trawl up

@@ -87,9 +87,7 @@ class RunExport(Contract):
 
     @model_validator(mode="after")
     def _format_fits_dataset(self) -> Self:
-        problem = format_problem(self.dataset, self.format)
-        if problem is not None:
-            raise ValueError(problem)
+        check_format_fits(self.dataset, self.format)
         return self
 
 
@@ -108,17 +106,14 @@ class ExportRequested(Event):
 
     @model_validator(mode="after")
     def _format_fits_dataset(self) -> Self:
-        problem = format_problem(self.dataset, self.format)
-        if problem is not None:
-            raise ValueError(problem)
+        check_format_fits(self.dataset, self.format)
         return self
 
 
-def format_problem(dataset: ExportDataset, format: ExportFormat) -> str | None:
-    """Why `format` cannot carry `dataset`, or None when it can."""
+def check_format_fits(dataset: ExportDataset, format: ExportFormat) -> None:
+    """A ValueError saying why `format` cannot carry `dataset`, if it cannot."""
     if format.is_archive and dataset is not ExportDataset.IMAGES:
-        return f"a {format.value} archive holds image files: use it with the images dataset"
-    return None
+        raise ValueError(f"a {format.value} archive holds image files: use it with the images dataset")
 
 
 class ExportFile(Contract):

@@ -29,6 +29,8 @@ _TABLES: Final = {
     ExportDataset.IMAGES: "export_images",
     ExportDataset.LLM_OUTPUTS: "export_llm_outputs",
 }
+# Datasets whose rows are read as stored, no filter.
+_PLAIN: Final = frozenset({ExportDataset.DOCUMENTS, ExportDataset.LLM_OUTPUTS})
 
 
 @dataclass(frozen=True)
@@ -84,13 +86,13 @@ class Snapshot:
     async def count(self) -> int:
         task, options = self.task, self.task.options
         async with self.db.connection() as conn:
-            if task.dataset is ExportDataset.DOCUMENTS:
-                return await store.count_documents(
-                    conn, tenant_id=task.tenant_id, run_id=task.run_id, until=self.until
-                )
-            if task.dataset is ExportDataset.LLM_OUTPUTS:
-                return await store.count_llm_outputs(
-                    conn, tenant_id=task.tenant_id, run_id=task.run_id, until=self.until
+            if task.dataset in _PLAIN:
+                return await store.count_plain(
+                    conn,
+                    _TABLES[task.dataset],
+                    tenant_id=task.tenant_id,
+                    run_id=task.run_id,
+                    until=self.until,
                 )
             if task.dataset is ExportDataset.IMAGES:
                 return await store.count_images(
@@ -126,13 +128,16 @@ class Snapshot:
     async def _page(self, conn: Any, after: Any) -> Sequence[store.Record]:
         task, options = self.task, self.task.options
         tenant_id, run_id, until = task.tenant_id, task.run_id, self.until
-        if task.dataset is ExportDataset.DOCUMENTS:
-            return await store.documents_page(
-                conn, tenant_id=tenant_id, run_id=run_id, until=until, after=after, limit=DOCUMENT_PAGE_ROWS
-            )
-        if task.dataset is ExportDataset.LLM_OUTPUTS:
-            return await store.llm_outputs_page(
-                conn, tenant_id=tenant_id, run_id=run_id, until=until, after=after, limit=DOCUMENT_PAGE_ROWS
+        if task.dataset in _PLAIN:
+            table = _TABLES[task.dataset]
+            return await store.plain_page(
+                conn,
+                table,
+                tenant_id=tenant_id,
+                run_id=run_id,
+                until=until,
+                after=after,
+                limit=DOCUMENT_PAGE_ROWS,
             )
         if task.dataset is ExportDataset.IMAGES:
             return await store.images_page(

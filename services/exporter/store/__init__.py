@@ -1,15 +1,13 @@
 """The exporter's SQL; nothing else touches its tables."""
 
 from services.exporter.store.datasets import (
-    count_documents,
     count_images,
     count_items,
-    count_llm_outputs,
-    documents_page,
+    count_plain,
     images_page,
     items_page,
     last_position,
-    llm_outputs_page,
+    plain_page,
     products_page,
 )
 from services.exporter.store.exports import (
@@ -51,12 +49,10 @@ __all__ = [
     "add_llm_output",
     "add_verdicts",
     "complete_export",
-    "count_documents",
     "count_images",
     "count_items",
-    "count_llm_outputs",
+    "count_plain",
     "delete_run_rows",
-    "documents_page",
     "expect_rows",
     "fail_export",
     "file_deleted",
@@ -68,9 +64,9 @@ __all__ = [
     "last_position",
     "lease_export",
     "list_exports",
-    "llm_outputs_page",
     "mark_deleted",
     "mark_run_deleted",
+    "plain_page",
     "products_page",
     "record_progress",
     "release_waiting_exports",

@@ -112,9 +112,14 @@ async def products_page(
     )
 
 
-async def count_documents(conn: Connection, *, tenant_id: UUID, run_id: UUID, until: int) -> int:
+# The datasets read as their rows are stored (no filter, no join).
+_PLAIN_TABLES = ("export_documents", "export_llm_outputs")
+
+
+async def count_plain(conn: Connection, table: str, *, tenant_id: UUID, run_id: UUID, until: int) -> int:
+    assert table in _PLAIN_TABLES
     total: int = await conn.fetchval(
-        "SELECT count(*) FROM export_documents WHERE run_id = $1 AND tenant_id = $2 AND seq <= $3",
+        f"SELECT count(*) FROM {table} WHERE run_id = $1 AND tenant_id = $2 AND seq <= $3",
         run_id,
         tenant_id,
         until,
@@ -122,13 +127,14 @@ async def count_documents(conn: Connection, *, tenant_id: UUID, run_id: UUID, un
     return total
 
 
-async def documents_page(
-    conn: Connection, *, tenant_id: UUID, run_id: UUID, until: int, after: int, limit: int
+async def plain_page(
+    conn: Connection, table: str, *, tenant_id: UUID, run_id: UUID, until: int, after: int, limit: int
 ) -> Sequence[Record]:
+    assert table in _PLAIN_TABLES
     return await conn.fetch(
-        """SELECT * FROM export_documents
-            WHERE run_id = $1 AND tenant_id = $2 AND seq <= $3 AND seq > $4
-            ORDER BY seq LIMIT $5""",
+        f"""SELECT * FROM {table}
+             WHERE run_id = $1 AND tenant_id = $2 AND seq <= $3 AND seq > $4
+             ORDER BY seq LIMIT $5""",
         run_id,
         tenant_id,
         until,
@@ -178,31 +184,6 @@ async def images_page(
         tenant_id,
         until,
         verdicts,
-        after,
-        limit,
-    )
-
-
-async def count_llm_outputs(conn: Connection, *, tenant_id: UUID, run_id: UUID, until: int) -> int:
-    total: int = await conn.fetchval(
-        "SELECT count(*) FROM export_llm_outputs WHERE run_id = $1 AND tenant_id = $2 AND seq <= $3",
-        run_id,
-        tenant_id,
-        until,
-    )
-    return total
-
-
-async def llm_outputs_page(
-    conn: Connection, *, tenant_id: UUID, run_id: UUID, until: int, after: int, limit: int
-) -> Sequence[Record]:
-    return await conn.fetch(
-        """SELECT * FROM export_llm_outputs
-            WHERE run_id = $1 AND tenant_id = $2 AND seq <= $3 AND seq > $4
-            ORDER BY seq LIMIT $5""",
-        run_id,
-        tenant_id,
-        until,
         after,
         limit,
     )

@@ -20,7 +20,7 @@ from services.ingest.http.problems import Problem, not_found
 from services.ingest.http.routing import api_router
 from services.ingest.http.runs import load_run
 from shared.events import ExportDataset, ExportFormat, ExportOptions
-from shared.events.exports import MAX_LINK_SECONDS, format_problem
+from shared.events.exports import MAX_LINK_SECONDS, check_format_fits
 from shared.internal_api import (
     EXPORT_LINK_PATH,
     EXPORT_PATH,
@@ -56,9 +56,7 @@ class ExportIn(BaseModel):
 
     @model_validator(mode="after")
     def _format_fits_dataset(self) -> Self:
-        problem = format_problem(self.dataset, self.format)
-        if problem is not None:
-            raise ValueError(problem)
+        check_format_fits(self.dataset, self.format)
         return self
 
 

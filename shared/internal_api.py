@@ -254,6 +254,7 @@ class ExportOut(BaseModel):
         " or expired"
     )
     automatic: bool = Field(default=False, description="made by the job at its run's end")
+    scope: str = Field(default="run", description="run: the run's rows; job: those of all the job's runs")
     rows_written: int
     rows_total: int | None = Field(description="the rows the export will hold, once counted")
     progress: int | None = Field(description="percent of the rows written")

@@ -1,4 +1,4 @@
-"""`trawl export RUN --format parquet [--dataset items] [--fields a,b] [--wait] [-o FILE]`: a
+"""`trawl export RUN|--job JOB --format parquet [--dataset items] [--fields a,b] [--wait] [-o FILE]`: a
 run's dataset as a file, made by the exporter, followed with a progress bar and downloaded."""
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ _ENDED = ("completed", "failed", "expired")
 
 
 def export(
-    run_id: Annotated[str, typer.Argument(help="the run whose data to export")],
+    run_id: Annotated[str | None, typer.Argument(help="the run whose data to export")] = None,
+    job: Annotated[
+        str | None, typer.Option(help="or a job: the data of all its runs (products: the latest of each)")
+    ] = None,
     format: Annotated[
         str, typer.Option(help="csv, jsonl, json, xlsx, parquet; for images zip, tar or webdataset")
     ] = "jsonl",
@@ -44,8 +47,12 @@ def export(
         options["fields"] = [name.strip() for name in fields.split(",") if name.strip()]
     if omit:
         options["omit"] = [name.strip() for name in omit.split(",") if name.strip()]
+    if (run_id is None) == (job is None):
+        console.print("[red]name a run (RUN) or a job (--job), not both[/red]")
+        raise typer.Exit(2)
     body = {
         "run_id": run_id,
+        "job_id": job,
         "dataset": dataset,
         "format": format,
         "options": options,

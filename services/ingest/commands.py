@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Literal
 from uuid import UUID, uuid4
 
 from services.ingest import metrics, store
@@ -252,9 +253,11 @@ async def request_export(
     format: ExportFormat,
     options: ExportOptions,
     link_ttl_seconds: int,
+    scope: Literal["run", "job"] = "run",
 ) -> ExportRequested:
     """Asked of the exporter, which owns exports: it answers with ExportCompleted."""
     request = ExportRequested(
+        scope=scope,
         tenant_id=tenant_id,
         export_id=uuid4(),
         run_id=run_id,

@@ -103,10 +103,17 @@ class ExportRequested(Event):
     job_id: UUID | None = None
     dataset: ExportDataset = ExportDataset.ITEMS
     options: ExportOptions = Field(default_factory=ExportOptions)
+    scope: Literal["run", "job"] = Field(
+        default="run",
+        description="run: the run's rows; job: those of every run of job_id (run_id is its latest;"
+        " products: the latest of each product across the runs)",
+    )
 
     @model_validator(mode="after")
     def _format_fits_dataset(self) -> Self:
         check_format_fits(self.dataset, self.format)
+        if self.scope == "job" and self.job_id is None:
+            raise ValueError("an export of a job names the job (job_id)")
         return self
 
 

@@ -115,9 +115,33 @@ async def test_a_runs_products_exported_downloaded_and_deleted(settings: Setting
                 assert (await outsider.delete(f"/v1/exports/{export_id}")).status_code == 404
                 refused = await outsider.post("/v1/exports", json={"run_id": run["id"], "format": "csv"})
                 assert refused.status_code == 404
+                refused = await outsider.post("/v1/exports", json={"job_id": job["id"], "format": "csv"})
+                assert refused.status_code == 404
 
             assert (await http.delete(f"/v1/exports/{export_id}")).status_code == 204
             assert (await http.get(f"/v1/exports/{export_id}")).status_code == 404
+
+            # The job's products, across its runs.
+            of_job = await http.post(
+                "/v1/exports", json={"job_id": job["id"], "dataset": "products", "format": "jsonl"}
+            )
+            assert of_job.status_code == 202, of_job.text
+            job_export = of_job.json()["id"]
+
+            async def job_exported() -> dict[str, Any] | None:
+                found: dict[str, Any] = (await http.get(f"/v1/exports/{job_export}")).json()
+                return found if found["status"] == "completed" else None
+
+            made = await wait_until(job_exported, within=90, interval=0.5, what="the job's export")
+            assert (made["scope"], made["rows"]) == ("job", len(PRODUCTS))
+            both = await http.post(
+                "/v1/exports", json={"job_id": job["id"], "run_id": run["id"], "format": "csv"}
+            )
+            assert both.status_code == 422
+            idle = await client.create_job({"name": "never run", "seeds": [site.url("/")]})
+            assert (
+                await http.post("/v1/exports", json={"job_id": idle["id"], "format": "csv"})
+            ).status_code == 409
             bad = await http.post(
                 "/v1/exports", json={"run_id": run["id"], "dataset": "items", "format": "zip"}
             )

@@ -40,10 +40,17 @@ class ExportTask:
     export_id: UUID
     tenant_id: UUID
     run_id: UUID
+    job_id: UUID | None
+    scope: str  # "run": the run's rows; "job": those of every run of the job
     dataset: ExportDataset
     format: ExportFormat
     options: ExportOptions
     attempt: int
+
+    @property
+    def subject(self) -> str:
+        """Whose rows, in file names: the run's id, or job-<the job's id>."""
+        return f"job-{self.job_id}" if self.scope == "job" else str(self.run_id)
 
     @classmethod
     def of(cls, record: Any) -> ExportTask:
@@ -51,6 +58,8 @@ class ExportTask:
             export_id=record["export_id"],
             tenant_id=record["tenant_id"],
             run_id=record["run_id"],
+            job_id=record["job_id"],
+            scope=record["scope"],
             dataset=ExportDataset(record["dataset"]),
             format=ExportFormat(record["format"]),
             options=ExportOptions.model_validate(record["options"]),
@@ -60,19 +69,23 @@ class ExportTask:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The rows of `task`'s dataset up to `until`."""
+    """The rows of `task`'s dataset in `run_ids` up to `until`."""
 
     db: Database
     task: ExportTask
+    run_ids: list[UUID]
     until: int
 
     @classmethod
     async def take(cls, db: Database, task: ExportTask) -> Snapshot:
         async with db.connection() as conn:
+            run_ids = [task.run_id]
+            if task.scope == "job" and task.job_id is not None:
+                run_ids = await store.job_runs(conn, tenant_id=task.tenant_id, job_id=task.job_id) or run_ids
             until = await store.last_position(
-                conn, _TABLES[task.dataset], tenant_id=task.tenant_id, run_id=task.run_id
+                conn, _TABLES[task.dataset], tenant_id=task.tenant_id, run_ids=run_ids
             )
-        return cls(db, task, until)
+        return cls(db, task, run_ids, until)
 
     @property
     def verdicts(self) -> str:
@@ -91,21 +104,21 @@ class Snapshot:
                     conn,
                     _TABLES[task.dataset],
                     tenant_id=task.tenant_id,
-                    run_id=task.run_id,
+                    run_ids=self.run_ids,
                     until=self.until,
                 )
             if task.dataset is ExportDataset.IMAGES:
                 return await store.count_images(
                     conn,
                     tenant_id=task.tenant_id,
-                    run_id=task.run_id,
+                    run_ids=self.run_ids,
                     until=self.until,
                     verdicts=self.verdicts,
                 )
             return await store.count_items(
                 conn,
                 tenant_id=task.tenant_id,
-                run_id=task.run_id,
+                run_ids=self.run_ids,
                 until=self.until,
                 kind=options.kind.value if options.kind else None,
                 min_confidence=options.min_confidence,
@@ -127,14 +140,14 @@ class Snapshot:
 
     async def _page(self, conn: Any, after: Any) -> Sequence[store.Record]:
         task, options = self.task, self.task.options
-        tenant_id, run_id, until = task.tenant_id, task.run_id, self.until
+        tenant_id, run_ids, until = task.tenant_id, self.run_ids, self.until
         if task.dataset in _PLAIN:
             table = _TABLES[task.dataset]
             return await store.plain_page(
                 conn,
                 table,
                 tenant_id=tenant_id,
-                run_id=run_id,
+                run_ids=run_ids,
                 until=until,
                 after=after,
                 limit=DOCUMENT_PAGE_ROWS,
@@ -143,7 +156,7 @@ class Snapshot:
             return await store.images_page(
                 conn,
                 tenant_id=tenant_id,
-                run_id=run_id,
+                run_ids=run_ids,
                 until=until,
                 after=after,
                 limit=PAGE_ROWS,
@@ -153,7 +166,7 @@ class Snapshot:
             return await store.products_page(
                 conn,
                 tenant_id=tenant_id,
-                run_id=run_id,
+                run_ids=run_ids,
                 until=until,
                 after=after,
                 limit=PAGE_ROWS,
@@ -163,7 +176,7 @@ class Snapshot:
         return await store.items_page(
             conn,
             tenant_id=tenant_id,
-            run_id=run_id,
+            run_ids=run_ids,
             until=until,
             after=after,
             limit=PAGE_ROWS,

@@ -80,7 +80,7 @@ async def table_files(
     pages: _Pages[Row] = _Pages(snapshot.rows(objects, with_markdown=task.options.markdown))
     number = 0
     while True:
-        name = plan.filename(task.dataset, task.format, task.run_id, None if split is None else number)
+        name = plan.filename(task.dataset, task.format, task.subject, None if split is None else number)
         encoder = plan.encoder(task.format, columns, task.options)
         yield name, _table(pages.take(split), encoder, task.options, counter)
         number += 1
@@ -111,7 +111,7 @@ def _encode(encoder: Encoder, rows: Sequence[Row], options: ExportOptions) -> tu
 
 async def archive_file(snapshot: Snapshot, objects: ObjectStore, counter: Counter) -> AsyncIterator[File]:
     task = snapshot.task
-    yield plan.filename(task.dataset, task.format, task.run_id), _archive(snapshot, objects, counter)
+    yield plan.filename(task.dataset, task.format, task.subject), _archive(snapshot, objects, counter)
 
 
 async def _archive(snapshot: Snapshot, objects: ObjectStore, counter: Counter) -> AsyncIterator[bytes]:

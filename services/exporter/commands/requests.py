@@ -45,6 +45,7 @@ def export_out(record: Any) -> ExportOut:
         options=record["options"],
         status=record["status"],
         automatic=record["automatic"],
+        scope=record["scope"],
         rows_written=record["rows_written"],
         rows_total=record["rows_total"],
         progress=percent(record["rows_written"], record["rows_total"]),

@@ -93,7 +93,8 @@ async def run_export(db: Database, objects: ObjectStore, settings: Settings, tas
     started = time.monotonic()
     try:
         async with db.connection() as conn:
-            if await store.run_deleted(conn, tenant_id=task.tenant_id, run_id=task.run_id):
+            deleted = await store.run_deleted(conn, tenant_id=task.tenant_id, run_id=task.run_id)
+            if task.scope == "run" and deleted:
                 raise ExportRefused(f"run {task.run_id} was deleted")
             # An upload run has no job configuration (nor extractor schema).
             config = await runs.run_config(conn, run_id=task.run_id, tenant_id=task.tenant_id)

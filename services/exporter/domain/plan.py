@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-from uuid import UUID
 
 from services.exporter.domain.archives import Archive, TarArchive, ZipArchive
 from services.exporter.domain.encoders import (
@@ -66,10 +65,11 @@ _DATASET_COLUMNS: Final[Mapping[ExportDataset, Mapping[str, ColumnType]]] = {
 _IMAGE_EXTENSIONS: Final = {"jpeg": "jpg", "tiff": "tif"}
 
 
-def filename(dataset: ExportDataset, format: ExportFormat, run_id: UUID, number: int | None = None) -> str:
-    """The file's name; `number` counts the files of an export split into several, from 0."""
+def filename(dataset: ExportDataset, format: ExportFormat, subject: str, number: int | None = None) -> str:
+    """The file's name: the dataset, whose (a run's id, or job-<id>) and, for the files of an
+    export split into several, the file's number from 0."""
     part = "" if number is None else f"-{number:05d}"
-    return f"{dataset.value}-{run_id}{part}.{FILE_TYPES[format].extension}"
+    return f"{dataset.value}-{subject}{part}.{FILE_TYPES[format].extension}"
 
 
 def sample_key(shard: int, index: int, shard_size: int) -> str:

@@ -53,3 +53,7 @@ CREATE INDEX exports_waiting_rows_idx ON exports (run_id) WHERE status = 'waitin
 -- An export of several files (split every N rows, or WebDataset shards): each file's name, key,
 -- size and rows; s3_key and filename stay the first file's.
 ALTER TABLE exports ADD COLUMN files jsonb NOT NULL DEFAULT '[]';
+
+-- An export of a job covers the rows of every run of it the exporter knows (run_id is the
+-- run it was asked from); products then are the latest of each across the runs.
+ALTER TABLE exports ADD COLUMN scope text NOT NULL DEFAULT 'run' CHECK (scope IN ('run', 'job'));

@@ -1,5 +1,6 @@
-"""Reading the read model for exports: a run's rows of each dataset, counted and in keyset
-pages, up to the position taken when the export started (so every pass sees the same rows)."""
+"""Reading the read model for exports: the rows of each dataset of some runs (one, or a job's),
+counted and in keyset pages, up to the position taken when the export started (so every pass
+sees the same rows)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from services.exporter.store.readmodel import Record
 from shared.db import Connection
 
 # Which items: kept ones; valid=true: kept and not invalid; valid=false: invalid, kept or not.
-_ITEM_FILTER = """run_id = $1 AND tenant_id = $2 AND seq <= $3
+_ITEM_FILTER = """run_id = ANY($1::uuid[]) AND tenant_id = $2 AND seq <= $3
        AND ($4::text IS NULL OR kind = $4)
        AND ($5::float8 IS NULL OR confidence >= $5)
        AND CASE WHEN $6::boolean IS NULL THEN kept
@@ -21,11 +22,13 @@ _ITEM_COLUMNS = """item_id, kind, data, confidence, source_url, valid, kept, err
        brand_name, document_id, received_at, seq"""
 
 
-async def last_position(conn: Connection, table: str, *, tenant_id: UUID, run_id: UUID) -> int:
-    """Where a run's rows end now; `table` is one of this module's own."""
+async def last_position(conn: Connection, table: str, *, tenant_id: UUID, run_ids: Sequence[UUID]) -> int:
+    """Where the runs' rows end now; `table` is one of this module's own."""
     assert table in ("export_items", "export_documents", "export_images", "export_llm_outputs")
     position: int = await conn.fetchval(
-        f"SELECT coalesce(max(seq), 0) FROM {table} WHERE run_id = $1 AND tenant_id = $2", run_id, tenant_id
+        f"SELECT coalesce(max(seq), 0) FROM {table} WHERE run_id = ANY($1::uuid[]) AND tenant_id = $2",
+        run_ids,
+        tenant_id,
     )
     return position
 
@@ -34,7 +37,7 @@ async def count_items(
     conn: Connection,
     *,
     tenant_id: UUID,
-    run_id: UUID,
+    run_ids: Sequence[UUID],
     until: int,
     kind: str | None,
     min_confidence: float | None,
@@ -44,7 +47,7 @@ async def count_items(
     counted = "count(DISTINCT coalesce(product_hash, item_id::text))" if products else "count(*)"
     total: int = await conn.fetchval(
         f"SELECT {counted} FROM export_items WHERE {_ITEM_FILTER}",
-        run_id,
+        run_ids,
         tenant_id,
         until,
         "product" if products else kind,
@@ -58,7 +61,7 @@ async def items_page(
     conn: Connection,
     *,
     tenant_id: UUID,
-    run_id: UUID,
+    run_ids: Sequence[UUID],
     until: int,
     after: int,
     limit: int,
@@ -70,7 +73,7 @@ async def items_page(
         f"""SELECT {_ITEM_COLUMNS} FROM export_items
              WHERE {_ITEM_FILTER} AND seq > $7
              ORDER BY seq LIMIT $8""",
-        run_id,
+        run_ids,
         tenant_id,
         until,
         kind,
@@ -85,7 +88,7 @@ async def products_page(
     conn: Connection,
     *,
     tenant_id: UUID,
-    run_id: UUID,
+    run_ids: Sequence[UUID],
     until: int,
     after: str,
     limit: int,
@@ -101,7 +104,7 @@ async def products_page(
                      WHERE {_ITEM_FILTER}) AS products
              WHERE identity > $7
              ORDER BY identity, seq DESC LIMIT $8""",
-        run_id,
+        run_ids,
         tenant_id,
         until,
         "product",
@@ -116,11 +119,13 @@ async def products_page(
 _PLAIN_TABLES = ("export_documents", "export_llm_outputs")
 
 
-async def count_plain(conn: Connection, table: str, *, tenant_id: UUID, run_id: UUID, until: int) -> int:
+async def count_plain(
+    conn: Connection, table: str, *, tenant_id: UUID, run_ids: Sequence[UUID], until: int
+) -> int:
     assert table in _PLAIN_TABLES
     total: int = await conn.fetchval(
-        f"SELECT count(*) FROM {table} WHERE run_id = $1 AND tenant_id = $2 AND seq <= $3",
-        run_id,
+        f"SELECT count(*) FROM {table} WHERE run_id = ANY($1::uuid[]) AND tenant_id = $2 AND seq <= $3",
+        run_ids,
         tenant_id,
         until,
     )
@@ -128,14 +133,21 @@ async def count_plain(conn: Connection, table: str, *, tenant_id: UUID, run_id: 
 
 
 async def plain_page(
-    conn: Connection, table: str, *, tenant_id: UUID, run_id: UUID, until: int, after: int, limit: int
+    conn: Connection,
+    table: str,
+    *,
+    tenant_id: UUID,
+    run_ids: Sequence[UUID],
+    until: int,
+    after: int,
+    limit: int,
 ) -> Sequence[Record]:
     assert table in _PLAIN_TABLES
     return await conn.fetch(
         f"""SELECT * FROM {table}
-             WHERE run_id = $1 AND tenant_id = $2 AND seq <= $3 AND seq > $4
+             WHERE run_id = ANY($1::uuid[]) AND tenant_id = $2 AND seq <= $3 AND seq > $4
              ORDER BY seq LIMIT $5""",
-        run_id,
+        run_ids,
         tenant_id,
         until,
         after,
@@ -150,7 +162,7 @@ _IMAGES_WITH_VERDICTS = """
       LEFT JOIN LATERAL (SELECT valid, reasons, duplicate_of FROM export_image_verdicts
                           WHERE run_id = i.run_id AND image_key = i.image_key
                           ORDER BY seq DESC LIMIT 1) v ON true
-     WHERE i.run_id = $1 AND i.tenant_id = $2 AND i.seq <= $3
+     WHERE i.run_id = ANY($1::uuid[]) AND i.tenant_id = $2 AND i.seq <= $3
        AND CASE $4::text WHEN 'valid' THEN v.valid IS TRUE
                          WHEN 'invalid' THEN v.valid IS FALSE
                          WHEN 'not_invalid' THEN v.valid IS NOT FALSE
@@ -160,10 +172,10 @@ Verdicts = str
 
 
 async def count_images(
-    conn: Connection, *, tenant_id: UUID, run_id: UUID, until: int, verdicts: Verdicts
+    conn: Connection, *, tenant_id: UUID, run_ids: Sequence[UUID], until: int, verdicts: Verdicts
 ) -> int:
     total: int = await conn.fetchval(
-        f"SELECT count(*) FROM ({_IMAGES_WITH_VERDICTS}) AS images", run_id, tenant_id, until, verdicts
+        f"SELECT count(*) FROM ({_IMAGES_WITH_VERDICTS}) AS images", run_ids, tenant_id, until, verdicts
     )
     return total
 
@@ -172,7 +184,7 @@ async def images_page(
     conn: Connection,
     *,
     tenant_id: UUID,
-    run_id: UUID,
+    run_ids: Sequence[UUID],
     until: int,
     after: int,
     limit: int,
@@ -180,7 +192,7 @@ async def images_page(
 ) -> Sequence[Record]:
     return await conn.fetch(
         f"{_IMAGES_WITH_VERDICTS} AND i.seq > $5 ORDER BY i.seq LIMIT $6",
-        run_id,
+        run_ids,
         tenant_id,
         until,
         verdicts,

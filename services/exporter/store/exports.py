@@ -19,8 +19,8 @@ async def add_export(conn: Connection, request: ExportRequested, *, automatic: b
     """Queued; an automatic export (a job's, at its run's end) waits for the run's rows first."""
     inserted = await conn.fetchval(
         """INSERT INTO exports (export_id, tenant_id, run_id, job_id, dataset, format, options,
-                                link_ttl_seconds, requested_at, automatic, status)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                                link_ttl_seconds, requested_at, automatic, scope, status)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
                    CASE WHEN $10 THEN 'waiting' ELSE 'queued' END)
            ON CONFLICT (export_id) DO NOTHING RETURNING true""",
         request.export_id,
@@ -33,6 +33,7 @@ async def add_export(conn: Connection, request: ExportRequested, *, automatic: b
         request.link_ttl_seconds,
         request.requested_at,
         automatic,
+        request.scope,
     )
     return bool(inserted)
 
@@ -66,6 +67,14 @@ async def expect_rows(
         items,
         images,
     )
+
+
+async def job_runs(conn: Connection, *, tenant_id: UUID, job_id: UUID) -> list[UUID]:
+    """The job's runs this service knows and that were not deleted."""
+    rows = await conn.fetch(
+        "SELECT run_id FROM run_configs WHERE job_id = $1 AND tenant_id = $2", job_id, tenant_id
+    )
+    return [row["run_id"] for row in rows]
 
 
 async def run_completed_at(conn: Connection, *, tenant_id: UUID, run_id: UUID) -> datetime | None:

@@ -13,12 +13,13 @@ from fastapi import Query, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.ingest import commands
-from services.ingest.http.deps import Context, Reader, Writer
+from services.ingest import commands, store
+from services.ingest.http.deps import ApiContext, Context, Principal, Reader, Writer
 from services.ingest.http.internal import ask, tenant_params
+from services.ingest.http.models import RunOut
 from services.ingest.http.problems import Problem, not_found
 from services.ingest.http.routing import api_router
-from services.ingest.http.runs import load_run
+from services.ingest.http.runs import load_run, run_out
 from shared.events import ExportDataset, ExportFormat, ExportOptions
 from shared.events.exports import MAX_LINK_SECONDS, check_format_fits
 from shared.internal_api import (
@@ -46,7 +47,11 @@ class ExportOptionsIn(ExportOptions):
 class ExportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    run_id: UUID
+    run_id: UUID | None = Field(default=None, description="the run whose rows to export")
+    job_id: UUID | None = Field(
+        default=None,
+        description="or the job: the rows of all its runs (products: the latest of each across them)",
+    )
     dataset: ExportDataset = ExportDataset.ITEMS
     format: ExportFormat
     options: ExportOptionsIn = Field(default_factory=ExportOptionsIn)
@@ -57,19 +62,26 @@ class ExportIn(BaseModel):
     @model_validator(mode="after")
     def _format_fits_dataset(self) -> Self:
         check_format_fits(self.dataset, self.format)
+        if (self.run_id is None) == (self.job_id is None):
+            raise ValueError("name a run (run_id) or a job (job_id), not both")
         return self
 
 
 @router.post("/exports", response_model=ExportOut, status_code=202)
 async def create_export(body: ExportIn, principal: Writer, context: Context) -> ExportOut:
-    """Export a run's dataset; follow it with GET /v1/exports/{id}, then download it."""
-    run = await load_run(context, principal, body.run_id)  # another tenant's run: 404
+    """Export a run's (or a job's) dataset; follow it with GET /v1/exports/{id}, then download it."""
+    if body.run_id is not None:
+        run = await load_run(context, principal, body.run_id)  # another tenant's run: 404
+    else:
+        assert body.job_id is not None
+        run = await _latest_run(context, principal, body.job_id)
     async with context.db.unit_of_work() as uow:
         request = await commands.request_export(
             uow,
             tenant_id=principal.tenant_id,
             run_id=run.id,
             job_id=run.job_id,
+            scope="run" if body.run_id is not None else "job",
             dataset=body.dataset,
             format=body.format,
             options=body.options,
@@ -89,6 +101,7 @@ async def create_export(body: ExportIn, principal: Writer, context: Context) -> 
         format=request.format.value,
         options=request.options.model_dump(mode="json"),
         status="queued",
+        scope=request.scope,
         rows_written=0,
         rows_total=None,
         progress=None,
@@ -103,6 +116,17 @@ async def create_export(body: ExportIn, principal: Writer, context: Context) -> 
         completed_at=None,
         expires_at=None,
     )
+
+
+async def _latest_run(context: ApiContext, principal: Principal, job_id: UUID) -> RunOut:
+    """The job's newest run, the anchor of an export of the job; 404 for another tenant's job."""
+    async with context.db.connection() as conn:
+        if await store.get_job(conn, tenant_id=principal.tenant_id, job_id=job_id) is None:
+            raise not_found("job", job_id)
+        runs = await store.list_runs(conn, tenant_id=principal.tenant_id, job_id=job_id, status=None, limit=1)
+    if not runs:
+        raise Problem(409, f"job {job_id} has no runs yet: start one, then export it")
+    return run_out(runs[0], context.settings)
 
 
 @router.get("/exports", response_model=ExportsPage)

@@ -8,18 +8,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+from uuid import uuid4
 
 import httpx
 import pytest
 
 from services.exporter import store
-from shared.events import ExportDataset, ExportFormat, ExportOptions, RunExport, RunStatus
+from shared.events import ExportDataset, ExportFormat, ExportOptions, ItemKind, RunExport, RunStatus
 from shared.internal_api import EXPORTS_PATH, ExportsPage
 from shared.uow import Database
 from tests.integration.exporter.conftest import (
     Exporter,
     Run,
     document,
+    export_request,
     item,
     new_run,
     run_completed,
@@ -74,7 +76,7 @@ async def test_a_deleted_run_keeps_nothing_not_even_what_arrives_after(exporter:
     db = exporter.runtime.resources.get(Database)
     async with db.connection() as conn:
         for table in ("export_items", "export_documents"):
-            assert await store.last_position(conn, table, tenant_id=run.tenant_id, run_id=run.run_id) == 0
+            assert await store.last_position(conn, table, tenant_id=run.tenant_id, run_ids=[run.run_id]) == 0
     export = await exporter.export(run, ExportFormat.JSONL)
     assert export.status == "failed" and "deleted" in (export.error_message or "")
 
@@ -143,3 +145,29 @@ async def test_the_api_lists_an_automatic_exports_state(exporter: Exporter) -> N
     async with httpx.AsyncClient() as plain:
         link = await exporter.link(run.tenant_id, export.id)
         assert link.url is not None and (await plain.get(link.url)).json() == []
+
+
+async def test_an_export_of_a_job_holds_every_runs_rows_products_the_latest_of_each(
+    exporter: Exporter,
+) -> None:
+    first = await exporter.start_run()
+    second = Run(first.tenant_id, uuid4(), first.job_id)
+    await exporter.announce(second)
+    lamp, desk = {"product_hash": "lamp"}, {"product_hash": "desk"}
+    await exporter.publish(
+        item(first, {"name": "Lamp", "price": "10.00"}, kind=ItemKind.PRODUCT, **lamp),
+        item(first, {"name": "Desk", "price": "90.00"}, kind=ItemKind.PRODUCT, **desk),
+    )
+    await exporter.settle()
+    await exporter.publish(item(second, {"name": "Lamp", "price": "12.50"}, kind=ItemKind.PRODUCT, **lamp))
+    await exporter.settle()
+    request = export_request(second, ExportFormat.JSONL, ExportDataset.PRODUCTS).model_copy(
+        update={"scope": "job"}
+    )
+    await exporter.publish(request)
+    export = await exporter.finished(second, request.export_id)
+    assert export.scope == "job" and export.filename == f"products-job-{first.job_id}.jsonl"
+    rows = [json.loads(line) for line in (await exporter.download(second, export)).decode().splitlines()]
+    assert sorted((row["name"], row["price"]) for row in rows) == [("Desk", "90.00"), ("Lamp", "12.50")]
+    everything = await exporter.export(second, ExportFormat.JSONL)  # the run alone
+    assert everything.rows == 1

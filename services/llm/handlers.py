@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from services.llm import store
-from services.llm.commands import planning
+from services.llm.commands import deleting, planning
 from shared import runs
 from shared.config import Settings
 from shared.consumer import HandlerContext
 from shared.events import ItemExtracted, JobCreated, LlmTaskRequested, RunCancelled, RunDeleted
+from shared.s3 import ObjectStore
 
 
 async def on_job_created(ctx: HandlerContext, event: JobCreated) -> None:
@@ -37,5 +38,6 @@ async def on_run_cancelled(ctx: HandlerContext, event: RunCancelled) -> None:
 
 
 async def on_run_deleted(ctx: HandlerContext, event: RunDeleted) -> None:
-    await store.forget_run(ctx.conn, tenant_id=event.tenant_id, run_id=event.run_id)
-    await runs.on_run_deleted(ctx, event)
+    await deleting.delete_run(
+        ctx.uow, ctx.resources.get(ObjectStore), tenant_id=event.tenant_id, run_id=event.run_id
+    )

@@ -274,6 +274,21 @@ def _leased(row: asyncpg.Record) -> LeasedTask:
     )
 
 
+async def outputs_only_this_run_references(conn: Connection, *, tenant_id: UUID, run_id: UUID) -> list[str]:
+    """The stored outputs of the run's tasks that no other run's task points at (a task
+    answered from the cache shares the output of the task it repeats)."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT t.s3_output_path FROM llm_tasks t
+            WHERE t.tenant_id = $1 AND t.run_id = $2 AND t.s3_output_path IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM llm_tasks o
+                               WHERE o.tenant_id = $1 AND o.s3_output_path = t.s3_output_path
+                                 AND o.run_id <> $2)""",
+        tenant_id,
+        run_id,
+    )
+    return [row["s3_output_path"] for row in rows]
+
+
 async def forget_run(conn: Connection, *, tenant_id: UUID, run_id: UUID) -> None:
     """A deleted run's sessions and tasks (their failures and usage go with them)."""
     await conn.execute("DELETE FROM llm_sessions WHERE tenant_id = $1 AND run_id = $2", tenant_id, run_id)

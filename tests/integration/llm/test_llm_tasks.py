@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from shared.config import Settings
-from shared.events import LlmQuery, RunCancelled
+from shared.events import LlmQuery, RunCancelled, RunDeleted
 from shared.llm_api import LLM_SESSION_RETRY_PATH, LLM_SESSION_TASKS_PATH, LLM_SESSIONS_PATH, LLM_TASK_PATH
 from shared.producer import publish_direct
 from tests.integration.llm.conftest import QUERY_SCHEMA, Llm, publish_products, running_llm, start_run
@@ -194,3 +194,41 @@ async def test_products_announced_before_their_runs_start_wait_for_its_queries(l
     done = await llm.completed(expected=2)
     assert sorted(event.product_hash for event in done if event.run_id == run) == ["hash-CK-1", "hash-OS-2"]
     assert await llm.pool.fetchval("SELECT count(*) FROM waiting_items WHERE run_id = $1", run) == 0
+
+
+async def test_a_deleted_runs_outputs_leave_s3_but_those_a_later_runs_cache_hits_share_stay(
+    llm: Llm,
+) -> None:
+    tenant, job = uuid4(), uuid4()
+    first = await llm.start_run(tenant_id=tenant, job_id=job, queries=QUERIES[:1])
+    await llm.products(tenant_id=tenant, job_id=job, run_id=first, products=PRODUCTS)
+    first_paths = {event.s3_output_path for event in await llm.completed(expected=2)}
+    # The next run: one product unchanged (answered from the cache, sharing its output), one new.
+    second = await llm.start_run(tenant_id=tenant, job_id=job, queries=QUERIES[:1])
+    changed = {**PRODUCTS[1], "sku": "OS-3", "name": "Oak bench"}
+    await llm.products(tenant_id=tenant, job_id=job, run_id=second, products=[PRODUCTS[0], changed])
+    done = [event for event in await llm.completed(expected=4) if event.run_id == second]
+    (shared_path,) = {event.s3_output_path for event in done if event.cached}
+    (own_path,) = {event.s3_output_path for event in done if not event.cached}
+    assert shared_path in first_paths
+
+    async def stored(paths: set[str]) -> set[str]:
+        return {path for path in paths if await llm.objects.exists(path)}
+
+    await _delete(llm, tenant, job, first)
+    await wait_until(
+        lambda: llm.pool.fetchval("SELECT count(*) = 0 FROM llm_tasks WHERE run_id = $1", first),
+        what="the first run's tasks gone",
+    )
+    assert await stored(first_paths) == {shared_path}  # still the second run's answer
+    await _delete(llm, tenant, job, second)
+    await wait_until(
+        lambda: llm.pool.fetchval("SELECT count(*) = 0 FROM llm_tasks WHERE run_id = $1", second),
+        what="the second run's tasks gone",
+    )
+    assert await stored(first_paths | {own_path}) == set()
+
+
+async def _delete(llm: Llm, tenant: UUID, job: UUID, run: UUID) -> None:
+    deleted = RunDeleted(tenant_id=tenant, job_id=job, run_id=run, deleted_at=datetime.now(UTC))
+    await publish_direct(llm.settings, [deleted], source="test")

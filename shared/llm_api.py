@@ -5,10 +5,12 @@ session's bulk retry. Every request names the tenant (`tenant_id` query paramete
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
+
+from shared.search_api import SearchQuery
 
 LLM_SESSIONS_PATH = "/internal/v1/llm/sessions"
 LLM_SESSION_TASKS_PATH = "/internal/v1/llm/sessions/{session_id}/tasks"
@@ -73,23 +75,32 @@ class RetryResult(BaseModel):
     retried: int = Field(description="the session's failed tasks, put back to run")
 
 
-# -- a user's task over a run's documents (ingest -> extractor, which knows their Markdown) ----
+# -- a user's task over a run's documents, items or search hits (ingest -> extractor, which
+# owns them and computes the search) --------------------------------------------------------
 
 RUN_LLM_TASKS_PATH = "/internal/v1/runs/{run_id}/llm-tasks"
 MAX_DOCUMENTS_PER_REQUEST = 10_000
+TaskSource = Literal["documents", "items", "search_hits"]
 
 
-class DocumentsTask(BaseModel):
-    """Ask the llm service `prompt` of every document of the run (its Markdown), in one session."""
+class UserTask(BaseModel):
+    """Ask the llm service `prompt` of every document of the run (its Markdown), every item
+    (a product's or a record's data), or every hit of a search within the run (its text, URL and
+    title), in one session."""
 
     tenant_id: UUID
     session_id: UUID
+    job_id: UUID | None = None
     request_id: UUID = Field(description="the same request again asks for the same tasks")
     prompt: str = Field(min_length=1, max_length=20_000)
     output_schema: dict[str, Any] | None = None
+    source: TaskSource = "documents"
+    item_kind: Literal["product", "schema_result"] | None = None
+    search: SearchQuery | None = None
     limit: int = Field(default=1_000, ge=1, le=MAX_DOCUMENTS_PER_REQUEST)
 
 
 class TasksRequested(BaseModel):
     session_id: UUID
-    requested: int = Field(description="documents asked about (those with text)")
+    source: TaskSource = "documents"
+    requested: int = Field(description="documents (those with text), items or search hits asked about")

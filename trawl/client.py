@@ -196,11 +196,19 @@ class TrawlClient:
         return result
 
     async def llm_ask(
-        self, run_id: str, prompt: str, *, output_schema: dict[str, Any] | None = None, limit: int = 1000
+        self,
+        run_id: str,
+        prompt: str,
+        *,
+        output_schema: dict[str, Any] | None = None,
+        limit: int = 1000,
+        source: str = "documents",
+        item_kind: str | None = None,
+        search: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {"run_id": run_id, "prompt": prompt, "limit": limit}
-        if output_schema is not None:
-            body["output_schema"] = output_schema
+        body: dict[str, Any] = {"run_id": run_id, "prompt": prompt, "limit": limit, "source": source}
+        optional = {"output_schema": output_schema, "item_kind": item_kind, "search": search}
+        body |= {name: value for name, value in optional.items() if value is not None}
         result: dict[str, Any] = await self._call("POST", "/v1/llm/tasks", json=body)
         return result
 

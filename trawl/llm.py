@@ -76,15 +76,38 @@ def retry(session_id: Annotated[str, typer.Argument(help="a session id")]) -> No
 
 @llm_app.command()
 def ask(
-    run_id: Annotated[str, typer.Argument(help="a run whose documents to ask about")],
-    prompt: Annotated[str, typer.Option(help="what to ask of each document")],
+    run_id: Annotated[str, typer.Argument(help="the run whose documents, items or search hits to ask about")],
+    prompt: Annotated[str, typer.Option(help="what to ask of each one")],
     schema: Annotated[Path | None, typer.Option(help="a JSON Schema file of each answer (an object)")] = None,
-    limit: Annotated[int, typer.Option(help="documents at most")] = 1000,
+    items: Annotated[bool, typer.Option("--items", help="ask of the run's items, not its documents")] = False,
+    item_kind: Annotated[str | None, typer.Option(help="with --items: product or schema_result only")] = None,
+    search: Annotated[
+        str | None, typer.Option(help="ask of the hits of this search within the run, one task a hit")
+    ] = None,
+    mode: Annotated[str, typer.Option(help="with --search: hybrid, vector or keyword")] = "hybrid",
+    hits: Annotated[int, typer.Option(help="with --search: hits at most (100)")] = 10,
+    limit: Annotated[int, typer.Option(help="documents or items at most")] = 1000,
 ) -> None:
-    """Ask the model PROMPT of every document of the run, as a session of its own."""
+    """Ask the model PROMPT of every document of the run (or every item, or every hit of a
+    search within it), as a session of its own."""
+    if items and search is not None:
+        raise typer.BadParameter("--items or --search, not both")
     output_schema = json.loads(schema.read_text()) if schema is not None else None
-    found = call_api(lambda client: client.llm_ask(run_id, prompt, output_schema=output_schema, limit=limit))
+    source = "items" if items else "search_hits" if search is not None else "documents"
+    searched = {"query": search, "mode": mode, "limit": hits} if search is not None else None
+    found = call_api(
+        lambda client: client.llm_ask(
+            run_id,
+            prompt,
+            output_schema=output_schema,
+            limit=limit,
+            source=source,
+            item_kind=item_kind,
+            search=searched,
+        )
+    )
+    asked = {"documents": "document(s)", "items": "item(s)", "search_hits": "search hit(s)"}[source]
     console.print(
-        f"{found['requested']} document(s) asked about in session {found['session_id']}: "
+        f"{found['requested']} {asked} asked about in session {found['session_id']}: "
         f"`trawl llm tasks {found['session_id']}`"
     )

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from services.extractor.commands import reading, reindex
-from services.extractor.commands.llm_requests import ask_about_documents
+from services.extractor.commands.llm_requests import ask_about_run
 from services.extractor.commands.reconcile import ReconcileRequest, Report, reconcile
 from services.extractor.commands.reindex import ReindexRefused, ReindexRequest
 from services.extractor.commands.search import search
@@ -30,7 +30,7 @@ from shared.internal_api import (
     RUN_ITEMS_PATH,
 )
 from shared.internal_http import bad_query, cursor_of, json_response, not_found, page_limit, tenant_of
-from shared.llm_api import RUN_LLM_TASKS_PATH, DocumentsTask
+from shared.llm_api import RUN_LLM_TASKS_PATH, UserTask
 from shared.s3 import ObjectStore
 from shared.search_api import INTERNAL_SEARCH_PATH, SearchRequest
 from shared.service import ServiceRuntime
@@ -106,11 +106,11 @@ def routes(runtime: ServiceRuntime) -> list[BaseRoute]:
 
     async def llm_tasks(request: Request) -> Response:
         try:
-            task = DocumentsTask.model_validate_json(await request.body())
+            task = UserTask.model_validate_json(await request.body())
             run_id = UUID(request.path_params["run_id"])
         except (ValidationError, ValueError) as exc:
             return bad_query(exc)
-        requested = await ask_about_documents(db(), run_id=run_id, task=task)
+        requested = await ask_about_run(db(), pipeline(), run_id=run_id, task=task)
         return json_response(requested) if requested is not None else not_found()
 
     async def start_reindex(request: Request) -> Response:

@@ -155,7 +155,9 @@ class LlmTaskCompleted(Event):
 
 class LlmTaskRequested(Event):
     """An LLM task is wanted: a schema extraction of a document the deterministic extractor
-    left incomplete (from the extractor), or a task a user asked for (from ingest).
+    left incomplete (from the extractor), a task a user asked for (through the extractor,
+    over a run's documents, items or search hits), or the expansions of a keyword job's
+    keywords (from the crawler).
 
     The llm service answers each with one LlmTaskCompleted (same `request_id`) or, when it
     fails for good, a TaskFailed whose ids carry the `request_id`."""
@@ -164,12 +166,19 @@ class LlmTaskRequested(Event):
     job_id: UUID | None = None
     run_id: UUID
     request_id: UUID = Field(description="idempotency: the same request is one task")
-    kind: Literal["schema_extraction", "on_demand"]
+    kind: Literal["schema_extraction", "on_demand", "keyword_expansion"]
     requested_by: str
     session_id: UUID | None = Field(default=None, description="default: the run's session")
     document_id: UUID | None = None
-    input_s3_key: str = Field(description="the input text (a document's Markdown) in S3")
-    input_content_hash: str
+    input_s3_key: str = Field(
+        description="the input text (a document's Markdown) in S3; empty when `input` carries it"
+    )
+    input_content_hash: str = Field(description="the stored input's hash; empty with `input`")
+    input: dict[str, Any] | None = Field(
+        default=None,
+        description="the input itself, when small and not stored: an item's data, a search hit, "
+        "a keyword job's keywords",
+    )
     prompt: str | None = Field(default=None, max_length=20_000)
     output_schema: dict[str, Any] = Field(description="JSON Schema of the output")
     partial: dict[str, Any] = Field(

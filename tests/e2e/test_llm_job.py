@@ -117,6 +117,94 @@ async def test_a_jobs_query_runs_over_every_product_it_finds(settings: Settings)
             assert foreign.status_code == 404  # another tenant's run
 
 
+async def test_a_users_task_runs_over_a_runs_items_and_the_hits_of_a_search_within_it(
+    settings: Settings,
+) -> None:
+    async with _shop_and_model(settings) as shop:
+        site, model, client, http = shop.site, shop.model, shop.client, shop.http
+        job = await client.create_job(
+            {
+                "name": "lanterns",
+                "seeds": [site.url("/shop?page=1")],
+                "pagination": {"type": "next_button", "next_selector": "a.next"},
+                "limits": {"max_pages": 50, "max_depth": 3},
+            }
+        )
+        run = await follow(client, (await client.start_run(job["id"]))["id"], wait_seconds=180)
+        assert run["status"] == "completed", run
+
+        async def answered(asked: dict[str, object]) -> list[dict[str, object]]:
+            async def done() -> bool:
+                listed = await http.get(
+                    f"/v1/llm/sessions/{asked['session_id']}/tasks", params={"limit": 500}
+                )
+                tasks = listed.json()["tasks"] if listed.status_code == 200 else []
+                return len(tasks) == asked["requested"] and all(t["status"] == "completed" for t in tasks)
+
+            await wait_until(done, within=90, interval=0.5, what="every task answered")
+            listed = await http.get(f"/v1/llm/sessions/{asked['session_id']}/tasks", params={"limit": 500})
+            tasks: list[dict[str, object]] = listed.json()["tasks"]
+            return tasks
+
+        # Every product of the run: one task each, its data sent as it is.
+        ask_items = {"run_id": run["id"], "prompt": "Who would buy this?", "source": "items"}
+        asked = await http.post("/v1/llm/tasks", json=ask_items | {"item_kind": "product"})
+        assert asked.status_code == 202, asked.text
+        assert asked.json()["source"] == "items" and asked.json()["requested"] == len(PRODUCTS)
+        tasks = await answered(asked.json())
+        assert all(task["kind"] == "on_demand" and not task["cached"] for task in tasks)
+        sent = [
+            r["messages"][-1]["content"]
+            for r in model.requests
+            if "Who would buy" in r["messages"][-1]["content"]
+        ]
+        assert len(sent) == len(PRODUCTS)
+        assert {p.sku for p in PRODUCTS} == {p.sku for p in PRODUCTS for text in sent if p.sku in text}
+        assert not any("confidence" in text for text in sent)
+        # Asked again (another request): every answer from the cache, no call, no token.
+        again = await http.post("/v1/llm/tasks", json=ask_items)
+        repeated = await answered(again.json())
+        assert len(repeated) == len(PRODUCTS) and all(task["cached"] for task in repeated)
+        assert len([r for r in model.requests if "Who would buy" in r["messages"][-1]["content"]]) == len(
+            PRODUCTS
+        )
+
+        # The hits of a search within the run: one task a hit, its URL, title and text sent.
+        search = {"query": "brass lantern", "mode": "keyword", "limit": 3}
+        hits = (await http.post("/v1/search", json=search | {"run_id": run["id"]})).json()["hits"]
+        assert hits
+        ask_hits = {
+            "run_id": run["id"],
+            "prompt": "Rate this hit.",
+            "source": "search_hits",
+            "search": search,
+        }
+        asked = await http.post("/v1/llm/tasks", json=ask_hits)
+        assert asked.status_code == 202, asked.text
+        assert asked.json()["requested"] == len(hits)
+        tasks = await answered(asked.json())
+        assert sorted(str(task["document_id"]) for task in tasks) == sorted(
+            hit["document_id"] for hit in hits
+        )
+        sent = [
+            r["messages"][-1]["content"]
+            for r in model.requests
+            if "Rate this hit" in r["messages"][-1]["content"]
+        ]
+        assert sorted(hit["url"] for hit in hits) == sorted(
+            hit["url"] for hit in hits for text in sent if hit["url"] in text
+        )
+
+        for bad in (
+            ask_hits | {"search": None},
+            ask_items | {"search": search},
+            ask_hits | {"search": search | {"run_id": str(uuid4())}},
+            {"run_id": run["id"], "prompt": "?", "item_kind": "product"},
+        ):
+            refused = await http.post("/v1/llm/tasks", json=bad)
+            assert refused.status_code == 422, (bad, refused.text)
+
+
 RECORD_SCHEMA = {
     "title": "Product",
     "type": "object",

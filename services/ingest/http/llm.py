@@ -1,7 +1,7 @@
 """LLM tasks (seed 000): a tenant's sessions, a session's tasks, one task with a link to its
 output, a session's bulk retry (computed by the llm service, which owns them), and a user's own
-task over a run's documents (asked through the extractor, which knows their text). Another
-tenant's ids are 404s like unknown ones."""
+task over a run's documents, items or search hits (asked through the extractor, which owns
+them and computes the search). Another tenant's ids are 404s like unknown ones."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from fastapi import Header
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from services.ingest.http.deps import Context, Reader, Writer
 from services.ingest.http.internal import ask, tenant_params
@@ -27,13 +27,15 @@ from shared.llm_api import (
     LLM_TASK_PATH,
     MAX_DOCUMENTS_PER_REQUEST,
     RUN_LLM_TASKS_PATH,
-    DocumentsTask,
     RetryResult,
     SessionsPage,
     TaskOut,
+    TaskSource,
     TasksPage,
     TasksRequested,
+    UserTask,
 )
+from shared.search_api import SearchQuery
 
 router = api_router("llm tasks")
 TaskStatus = Literal["pending", "running", "completed", "failed", "retrying"]
@@ -90,13 +92,28 @@ async def retry(session_id: UUID, principal: Writer, context: Context) -> RetryR
     return RetryResult.model_validate_json(reply.content)
 
 
-class DocumentsTaskIn(Body):
+class UserTaskIn(Body):
     run_id: UUID
-    prompt: str = Field(min_length=1, max_length=20_000, description="what to ask of each document")
+    prompt: str = Field(min_length=1, max_length=20_000, description="what to ask of each input")
     output_schema: dict[str, Any] | None = Field(
         default=None, description="JSON Schema (2020-12) of each answer, an object; none: any JSON object"
     )
-    limit: int = Field(default=1_000, ge=1, le=MAX_DOCUMENTS_PER_REQUEST, description="documents at most")
+    source: TaskSource = Field(
+        default="documents",
+        description="what each task is asked of: the run's documents (their Markdown), its items "
+        "(products and schema records, their data), or the hits of `search` within the run",
+    )
+    item_kind: Literal["product", "schema_result"] | None = Field(
+        default=None, description="with source items: only products, or only schema records"
+    )
+    search: SearchQuery | None = Field(
+        default=None,
+        description="with source search_hits: the search (as POST /v1/search takes it), made within "
+        "the run; one task per hit",
+    )
+    limit: int = Field(
+        default=1_000, ge=1, le=MAX_DOCUMENTS_PER_REQUEST, description="documents or items at most"
+    )
 
     @field_validator("output_schema")
     @classmethod
@@ -110,31 +127,47 @@ class DocumentsTaskIn(Body):
                 raise ValueError('an answer is a JSON object: "type" must be "object"')
         return schema
 
+    @model_validator(mode="after")
+    def _search_with_search_hits(self) -> UserTaskIn:
+        if (self.source == "search_hits") != (self.search is not None):
+            raise ValueError("`search` goes with source search_hits, and only with it")
+        if self.item_kind is not None and self.source != "items":
+            raise ValueError("`item_kind` goes with source items")
+        if self.search is not None and self.search.run_id not in (None, self.run_id):
+            raise ValueError("search.run_id: the search is made within the task's run_id")
+        return self
+
 
 @router.post("/llm/tasks", response_model=TasksRequested, status_code=202)
-async def ask_documents(
-    body: DocumentsTaskIn,
+async def ask_run(
+    body: UserTaskIn,
     principal: Writer,
     context: Context,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> TasksRequested:
-    """Asks the model `prompt` of every document of the run (its Markdown), as a session of its
-    own; answers at once with the session, whose tasks run as the model allows. The same
+    """Asks the model `prompt` of every document of the run (its Markdown), every item (its
+    data), or every hit of a search within the run (its URL, title and text), as a session of
+    its own; answers at once with the session, whose tasks run as the model allows. The same
     `Idempotency-Key` asks for the same tasks (and gets the same session)."""
-    await load_run(context, principal, body.run_id)
+    run = await load_run(context, principal, body.run_id)
     request_id = (
         uuid5(NAMESPACE_URL, f"{principal.tenant_id}/{idempotency_key}") if idempotency_key else uuid4()
     )
-    task = DocumentsTask(
+    task = UserTask(
         tenant_id=principal.tenant_id,
         session_id=uuid5(NAMESPACE_URL, f"session/{request_id}"),
+        job_id=run.job_id,
         request_id=request_id,
         prompt=body.prompt,
         output_schema=body.output_schema,
+        source=body.source,
+        item_kind=body.item_kind,
+        search=body.search,
         limit=body.limit,
     )
     url = context.settings.extractor_url + RUN_LLM_TASKS_PATH.format(run_id=body.run_id)
     reply = await ask(context, "extractor", url, json_body=task.model_dump_json())
     if reply is None:
-        raise Problem(409, f"run {body.run_id} has no document with text to ask about (yet)")
+        nothing = {"documents": "document with text", "items": "item", "search_hits": "search hit"}
+        raise Problem(409, f"run {body.run_id} has no {nothing[body.source]} to ask about (yet)")
     return TasksRequested.model_validate_json(reply.content)

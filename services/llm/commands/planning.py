@@ -85,6 +85,7 @@ async def take_request(uow: UnitOfWork, settings: Settings, event: LlmTaskReques
         document_id=event.document_id,
         model=settings.llm_model,
         max_tokens=settings.llm_max_output_tokens,
+        inline=event.input,
     )
     return await _add(uow, settings, task)
 

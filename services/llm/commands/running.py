@@ -118,7 +118,8 @@ async def _answer(runner: Runner, task: LeasedTask) -> _Answer:
         metrics.CACHE_HITS.inc()
         return _Answer(stored["output"], cached_path=cached["s3_output_path"])
     await _within_budget(runner, task)
-    if task.kind == "query":
+    whole = "item" in task.input  # an input sent as it is, in one call
+    if whole:
         conversations = [query_messages(task.prompt, task.output_schema, task.input["item"])]
     else:
         conversations = await _extraction_conversations(runner, task)
@@ -145,7 +146,7 @@ async def _answer(runner: Runner, task: LeasedTask) -> _Answer:
         answer.prompt_tokens += completion.prompt_tokens
         answer.completion_tokens += completion.completion_tokens
         answer.calls += completion.calls
-    if task.kind == "query":
+    if whole:
         answer.output = outputs[0]
     else:
         answer.output, answer.provenance = merge_parts(outputs, task.input.get("partial", {}))

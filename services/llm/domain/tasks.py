@@ -1,8 +1,9 @@
 """What an LLM task is: where it comes from, what makes it the same task twice, what it sends.
 
 A task is one of a run's queries over one of its products (seed 000; a product seen again in
-the same run is the same task), an LLM schema extraction the extractor asks for, or a task a
-user asks for through the API; the last two are the same task when their request is.
+the same run is the same task), an LLM schema extraction the extractor asks for, a task a user
+asks for through the API (over a document, an item or a search hit), or a keyword job's
+expansions the crawler asks for; the last three are the same task when their request is.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from uuid import UUID
 
 from services.llm.domain.prompts import cache_key, content_hash
 
-TaskKind = Literal["query", "schema_extraction", "on_demand"]
+TaskKind = Literal["query", "schema_extraction", "on_demand", "keyword_expansion"]
 
 
 @dataclass(frozen=True)
@@ -134,10 +135,17 @@ def requested_task(
     document_id: UUID | None,
     model: str,
     max_tokens: int,
+    inline: dict[str, Any] | None = None,
 ) -> NewTask:
-    """A schema extraction or a user's task over a stored text."""
+    """A schema extraction or a user's task over a stored text; or a task over an input the
+    request carries (an item, a search hit, a job's keywords), sent as it is."""
     text = prompt or ""
-    input_hash = content_hash({"text": input_content_hash, "partial": partial})
+    if inline is not None:
+        given: dict[str, Any] = {"item": inline}
+        input_hash = content_hash(inline)
+    else:
+        given = {"s3_key": input_s3_key, "partial": partial}
+        input_hash = content_hash({"text": input_content_hash, "partial": partial})
     return NewTask(
         id=task_id,
         tenant_id=tenant_id,
@@ -148,7 +156,7 @@ def requested_task(
         dedupe_key=f"request:{request_id}",
         prompt=text,
         output_schema=output_schema,
-        input={"s3_key": input_s3_key, "partial": partial},
+        input=given,
         input_hash=input_hash,
         model=model,
         cache_key=cache_key(

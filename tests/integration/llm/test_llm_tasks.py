@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from shared.config import Settings
-from shared.events import LlmQuery, RunCancelled, RunDeleted
+from shared.events import LlmQuery, LlmTaskRequested, RunCancelled, RunDeleted
 from shared.llm_api import LLM_SESSION_RETRY_PATH, LLM_SESSION_TASKS_PATH, LLM_SESSIONS_PATH, LLM_TASK_PATH
 from shared.producer import publish_direct
 from tests.integration.llm.conftest import QUERY_SCHEMA, Llm, publish_products, running_llm, start_run
@@ -232,3 +232,45 @@ async def test_a_deleted_runs_outputs_leave_s3_but_those_a_later_runs_cache_hits
 async def _delete(llm: Llm, tenant: UUID, job: UUID, run: UUID) -> None:
     deleted = RunDeleted(tenant_id=tenant, job_id=job, run_id=run, deleted_at=datetime.now(UTC))
     await publish_direct(llm.settings, [deleted], source="test")
+
+
+async def test_a_request_carrying_its_input_asks_it_as_it_is_and_the_same_input_costs_nothing_twice(
+    llm: Llm, fake_llm: FakeOpenAI
+) -> None:
+    tenant, job, run = uuid4(), uuid4(), uuid4()
+    session = uuid4()
+    hit = {
+        "url": "https://harbour.example/seals",
+        "title": "Harbour seals",
+        "text": "Seals rest on the pier.",
+    }
+    asks = [
+        LlmTaskRequested(
+            tenant_id=tenant,
+            job_id=job,
+            run_id=run,
+            request_id=uuid4(),
+            kind="on_demand",
+            requested_by="api",
+            session_id=session,
+            input_s3_key="",
+            input_content_hash="",
+            input=hit,
+            prompt="Is this about animals?",
+            output_schema=QUERY_SCHEMA,
+        )
+        for _ in range(2)  # two requests (say, the same hit of two searches): one call
+    ]
+    await publish_direct(llm.settings, asks[:1], source="test")
+    (first,) = await llm.completed(expected=1)
+    await publish_direct(llm.settings, asks[1:], source="test")
+    done = await llm.completed(expected=2)
+    assert {event.request_id for event in done} == {ask.request_id for ask in asks}
+    assert all(event.session_id == session and event.kind == "on_demand" for event in done)
+    assert [event.cached for event in done] == [False, True] and first.output == {
+        "summary": "text",
+        "score": 2,
+    }
+    (request,) = fake_llm.requests
+    asked = request["messages"][-1]["content"]
+    assert asked.startswith("Is this about animals?") and "Seals rest on the pier." in asked

@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         default=2.0, gt=0, description="wait before a failed search's second attempt, doubling"
     )
     search_provider_timeout_seconds: float = Field(default=20.0, gt=0)
+    keyword_expansion_wait_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="how long a keyword run waits for the llm service's expansions before it "
+        "completes on what it has",
+    )
 
     # Extractor.
     crawler_internal_url: str | None = Field(

@@ -54,7 +54,9 @@ class RunUrl(BaseModel):
     depth: int
     discovered_from: str | None
     provenance: dict[str, Any] | None = Field(
-        default=None, description="for a URL a search found: keyword, query, provider, rank, engine, title"
+        default=None,
+        description="for a URL a search found: keyword, expansion (when an expansion's search found it), "
+        "query, provider, rank, engine, title",
     )
     updated_at: datetime
 
@@ -68,7 +70,12 @@ class RunSearch(BaseModel):
     """One search a keyword job made (each keyword, each page of results)."""
 
     keyword: str
-    query: str = Field(description="what was asked: the keyword, after the brand for brand jobs")
+    expansion: str | None = Field(
+        default=None, description="the expansion of the keyword this search asked for, if it is one"
+    )
+    query: str = Field(
+        description="what was asked: the keyword (or expansion), after the brand for brand jobs"
+    )
     kind: str = Field(description="web or images")
     page: int
     state: str = Field(description="pending, leased, done, zero_results or failed")

@@ -21,7 +21,7 @@ from services.ingest import commands
 from services.ingest.commands import Bootstrapped
 from shared.config import Settings
 from shared.search_api import SearchMode
-from trawl import crawling, exports, images, items, llm
+from trawl import crawling, expansions, exports, images, items, llm
 from trawl.client import TrawlClient, resolve, save_config, saved_tenant
 from trawl.console import console
 from trawl.conversation import call_api
@@ -262,6 +262,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(runs_app, name="runs")
     app.add_typer(llm.llm_app, name="llm")
     app.command()(crawling.crawl)
+    app.command()(expansions.expansions)
     app.command()(exports.export)
     app.command()(items.items)
     app.command()(items.products)

@@ -106,6 +106,13 @@ class TrawlClient:
         result: dict[str, Any] = await self._call("POST", "/v1/jobs", json=job)
         return result
 
+    async def set_expanded_keywords(
+        self, job_id: str, expanded: dict[str, list[str]] | None
+    ) -> dict[str, Any]:
+        body = {"expanded_keywords": expanded}
+        result: dict[str, Any] = await self._call("PUT", f"/v1/jobs/{job_id}/expanded-keywords", json=body)
+        return result
+
     async def start_run(self, job_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         result: dict[str, Any] = await self._call("POST", f"/v1/jobs/{job_id}/runs", headers=headers)

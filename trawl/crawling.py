@@ -22,6 +22,7 @@ from shared.events import JobKind
 from trawl.client import TrawlClient
 from trawl.console import console
 from trawl.conversation import call_api
+from trawl.expansions import print_expansion
 
 # Where each flag goes in the job body: (section or None for the top level, field).
 _PLACES: dict[str, tuple[str | None, str]] = {
@@ -29,6 +30,7 @@ _PLACES: dict[str, tuple[str | None, str]] = {
     "kind": (None, "kind"),
     "keyword": (None, "keywords"),
     "brand": (None, "brand_name"),
+    "expansions": (None, "expansions_per_keyword"),
     "max_images": ("limits", "max_images"),
     "user_agent": (None, "user_agent"),
     "max_pages": ("limits", "max_pages"),
@@ -74,6 +76,9 @@ def crawl(
         typer.Option(help="search for it (a keywords or images job; needs a search provider)"),
     ] = None,
     brand: Annotated[str | None, typer.Option(help="a brand job: each search is '<brand> <keyword>'")] = None,
+    expansions: Annotated[
+        int | None, typer.Option(help="LLM expansions searched per keyword, default 3 (0: none)")
+    ] = None,
     max_images: Annotated[int | None, typer.Option(help="an images job keeps at most this many")] = None,
     max_pages: Annotated[int | None, typer.Option(help="stop after this many pages, default 100")] = None,
     depth: Annotated[int | None, typer.Option(help="links to follow from a seed, default 3")] = None,
@@ -115,6 +120,7 @@ def crawl(
         kind=kind,
         keyword=keyword,
         brand=brand,
+        expansions=expansions,
         max_images=max_images,
         max_pages=max_pages,
         depth=depth,
@@ -198,6 +204,7 @@ def print_summary(run: dict[str, Any]) -> None:
         took,
     )
     console.print(table)
+    print_expansion(run)
 
 
 def _seconds_between(start: str, end: str) -> str:

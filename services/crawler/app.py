@@ -16,7 +16,14 @@ from services.crawler.searcher import Searcher
 from services.crawler.validator import Validator
 from services.crawler.worker import CrawlWorker
 from shared.config import Settings
-from shared.events import JobCreated, RunCancelled, RunDeleted, ValidationRequested
+from shared.events import (
+    JobCreated,
+    LlmTaskCompleted,
+    RunCancelled,
+    RunDeleted,
+    TaskFailed,
+    ValidationRequested,
+)
 from shared.s3 import ObjectStore
 from shared.service import ServiceRuntime, ServiceSpec
 from shared.uow import Database
@@ -65,6 +72,8 @@ SPEC = ServiceSpec(
     name="crawler",
     handlers={
         JobCreated: handlers.on_job_created,
+        LlmTaskCompleted: handlers.on_llm_task_completed,
+        TaskFailed: handlers.on_task_failed,
         RunCancelled: handlers.on_run_cancelled,
         RunDeleted: handlers.on_run_deleted,
         ValidationRequested: handlers.on_validation_requested,

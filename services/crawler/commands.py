@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from services.crawler import store
+from services.crawler import expansions, store
 from services.crawler.domain.discovery import seeds
 from services.crawler.domain.images import phash_hex
 from services.crawler.domain.known_urls import KnownUrls
@@ -24,6 +24,7 @@ from shared.events import (
     Event,
     ImageStored,
     JobCreated,
+    KeywordExpansion,
     PageFetched,
     RunCompleted,
     RunStatus,
@@ -43,9 +44,10 @@ class Committed:
     bytes_fetched: int  # by the outcomes written (not those whose lease was lost)
 
 
-async def start_crawl(uow: UnitOfWork, event: JobCreated) -> None:
-    """Register the run, seed its durable frontier and plan its keywords' searches; the workers
-    take it from there (the searcher seeds the frontier with what the searches find)."""
+async def start_crawl(uow: UnitOfWork, event: JobCreated, *, expansion_wait_seconds: float) -> None:
+    """Register the run, seed its durable frontier and plan its keywords' searches (and their
+    expansions'); the workers take it from there (the searcher seeds the frontier with what the
+    searches find)."""
     if not await runs.remember_run(uow.conn, event):
         return
     limits = event.config.limits
@@ -61,6 +63,7 @@ async def start_crawl(uow: UnitOfWork, event: JobCreated) -> None:
     await store.enqueue(uow.conn, run_id=event.run_id, tenant_id=event.tenant_id, urls=seeds(event.config))
     searches = planned_searches(event.config)
     await store.add_searches(uow.conn, run_id=event.run_id, tenant_id=event.tenant_id, searches=searches)
+    await expansions.plan_expansion(uow, event, wait_seconds=expansion_wait_seconds)
 
 
 async def request_validation(uow: UnitOfWork, event: ValidationRequested) -> None:
@@ -278,6 +281,13 @@ def _progress(row: Any) -> CrawlProgress:
         in_flight=row["in_flight"],
         reported_at=datetime.now(UTC),
         refusals=row["refusals"],
+        keyword_expansion=None
+        if row["expansion_state"] is None
+        else KeywordExpansion(
+            state=row["expansion_state"],
+            note=row["expansion_note"],
+            expanded_keywords=row["expanded_keywords"],
+        ),
     )
 
 

@@ -3,14 +3,33 @@ fetching is the worker's."""
 
 from __future__ import annotations
 
-from services.crawler import commands
+from services.crawler import commands, expansions
+from shared.config import Settings
 from shared.consumer import HandlerContext
-from shared.events import JobCreated, RunCancelled, RunDeleted, ValidationRequested
+from shared.events import (
+    JobCreated,
+    LlmTaskCompleted,
+    RunCancelled,
+    RunDeleted,
+    TaskFailed,
+    ValidationRequested,
+)
 from shared.s3 import ObjectStore
 
 
 async def on_job_created(ctx: HandlerContext, event: JobCreated) -> None:
-    await commands.start_crawl(ctx.uow, event)
+    wait = ctx.resources.get(Settings).keyword_expansion_wait_seconds
+    await commands.start_crawl(ctx.uow, event, expansion_wait_seconds=wait)
+
+
+async def on_llm_task_completed(ctx: HandlerContext, event: LlmTaskCompleted) -> None:
+    """A keyword run's expansions (other tasks are not the crawler's)."""
+    await expansions.take_expansion(ctx.uow, ctx.resources.get(ObjectStore), event)
+
+
+async def on_task_failed(ctx: HandlerContext, event: TaskFailed) -> None:
+    """A keyword run's expansions that will not come (other failures are not the crawler's)."""
+    await expansions.expansion_failed(ctx.uow, event)
 
 
 async def on_run_cancelled(ctx: HandlerContext, event: RunCancelled) -> None:

@@ -88,7 +88,7 @@ class Searcher:
             row = await store.lease_search(uow.conn, owner=self._owner, lease_seconds=LEASE_SECONDS)
         if row is None:
             return False
-        search = PlannedSearch(row["keyword"], SearchRequest.from_json(row["request"]))
+        search = PlannedSearch(row["keyword"], SearchRequest.from_json(row["request"]), row["expansion"])
         if self._provider is None:
             await self._fail(
                 row, None, "no search provider is configured (TRAWL_SEARXNG_URL, TRAWL_BRAVE_API_KEY)"

@@ -9,6 +9,7 @@ from services.ingest.domain.submissions import Rejected, validate_job_config
 from shared.config import Settings
 from shared.consumer import HandlerContext
 from shared.events import (
+    SKIPPED_ID,
     ChunkIndexed,
     CrawlProgress,
     DocumentUploaded,
@@ -86,6 +87,9 @@ async def on_crawl_progress(ctx: HandlerContext, event: CrawlProgress) -> None:
         pages_failed=event.pages_failed,
         pages_crawled=event.pages_crawled,
         refusals=event.refusals,
+        keyword_expansion=None
+        if event.keyword_expansion is None
+        else event.keyword_expansion.model_dump(mode="json"),
     )
 
 
@@ -126,7 +130,7 @@ async def on_llm_task_completed(ctx: HandlerContext, event: LlmTaskCompleted) ->
 
 
 async def on_task_failed(ctx: HandlerContext, event: TaskFailed) -> None:
-    if event.run_id is None:
+    if event.run_id is None or SKIPPED_ID in event.ids:  # not attempted: reported, not an error
         return
     # The extractor answers each page with one ChunkIndexed or one TaskFailed: both count as its outcome.
     from_extractor = event.service == "extractor" and event.task_kind in _EXTRACTOR_PAGE_TASKS

@@ -48,7 +48,16 @@ from shared.events.images import (
     ValidationRules,
 )
 from shared.events.jobs import JobCreated, JobRejected, JobSubmitted
-from shared.events.runs import CrawlProgress, RunCancelled, RunCompleted, RunDeleted, RunStatus, TaskFailed
+from shared.events.runs import (
+    SKIPPED_ID,
+    CrawlProgress,
+    KeywordExpansion,
+    RunCancelled,
+    RunCompleted,
+    RunDeleted,
+    RunStatus,
+    TaskFailed,
+)
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     JobSubmitted,
@@ -80,6 +89,7 @@ __all__ = [
     "EVENT_TYPES",
     "MAX_EVENT_BYTES",
     "SERVICES",
+    "SKIPPED_ID",
     "ChunkIndexed",
     "Contract",
     "CrawlProgress",
@@ -103,6 +113,7 @@ __all__ = [
     "JobKind",
     "JobRejected",
     "JobSubmitted",
+    "KeywordExpansion",
     "Limits",
     "LlmQuery",
     "LlmTaskCompleted",

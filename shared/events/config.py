@@ -13,6 +13,7 @@ from shared.events.base import Contract
 from shared.events.exports import RunExport
 
 LLM_EXTRACTION_MODES = ("off", "missing", "always")
+MAX_EXPANSIONS_PER_KEYWORD = 10
 
 
 class JobKind(StrEnum):
@@ -121,6 +122,14 @@ class JobConfig(Contract):
     seeds: list[AnyHttpUrl] = Field(default_factory=list, max_length=10_000)
     keywords: list[str] = Field(default_factory=list, max_length=1_000)
     brand_name: str | None = Field(default=None, max_length=300)
+    expanded_keywords: dict[str, list[str]] | None = Field(
+        default=None,
+        description="per keyword, expansions searched besides it, replacing the LLM's; none: the llm "
+        "service makes them when one is configured",
+    )
+    expansions_per_keyword: int = Field(
+        default=3, ge=0, le=MAX_EXPANSIONS_PER_KEYWORD, description="LLM expansions at most; 0: none"
+    )
     scope: Scope = Field(default_factory=Scope)
     limits: Limits = Field(default_factory=Limits)
     pagination: Pagination = Field(default_factory=Pagination)
@@ -150,6 +159,20 @@ class JobConfig(Contract):
             raise ValueError("a job needs at least one seed URL or one keyword")
         if self.kind is JobKind.KEYWORDS and not self.keywords:
             raise ValueError("a keywords job needs keywords")
+        return self
+
+    @model_validator(mode="after")
+    def _expansions_of_keywords(self) -> JobConfig:
+        for keyword, expansions in (self.expanded_keywords or {}).items():
+            if keyword not in self.keywords:
+                raise ValueError(f"expanded_keywords: {keyword[:300]!r} is not one of the job's keywords")
+            if len(expansions) > MAX_EXPANSIONS_PER_KEYWORD or any(
+                not 0 < len(expansion.strip()) <= 300 for expansion in expansions
+            ):
+                raise ValueError(
+                    f"expanded_keywords[{keyword[:300]!r}]: at most {MAX_EXPANSIONS_PER_KEYWORD} phrases "
+                    "of 1 to 300 characters"
+                )
         return self
 
     @model_validator(mode="after")

@@ -8,9 +8,12 @@ from uuid import UUID
 
 from pydantic import Field
 
-from shared.events.base import Event
+from shared.events.base import Contract, Event
 
 MAX_ERROR_CHARS = 4000
+# In a TaskFailed's ids: the task was not attempted at all, for the reason given (no LLM
+# endpoint configured for a keyword job's expansions): an outcome to report, not an error.
+SKIPPED_ID = "skipped"
 
 
 class TaskFailed(Event):
@@ -22,7 +25,8 @@ class TaskFailed(Event):
     job_id: UUID | None = None
     run_id: UUID | None = None
     ids: dict[str, str] = Field(
-        default_factory=dict, description="ids of what failed (event id, url hash, ...)"
+        default_factory=dict,
+        description="ids of what failed (event id, url hash, ...); `skipped`: not attempted, and why",
     )
     error: str
     attempts: int = Field(ge=0)
@@ -118,6 +122,22 @@ class RunDeleted(Event):
     deleted_at: datetime
 
 
+EXPANSION_STATES = ("requested", "done", "job", "off", "skipped", "failed", "timed_out")
+
+
+class KeywordExpansion(Contract):
+    """What became of a keyword job's expansions in a run: asked of the llm service
+    (`requested`), made by it and searched (`done`), the job's own searched instead (`job`),
+    none wanted (`off`), or none because no LLM is configured (`skipped`), it failed (`failed`)
+    or did not answer in time (`timed_out`) — the plain keywords are searched whatever."""
+
+    state: str = Field(description=", ".join(EXPANSION_STATES))
+    note: str | None = Field(default=None, description="why, in a line")
+    expanded_keywords: dict[str, list[str]] = Field(
+        default_factory=dict, description="per keyword, the expansions searched besides it"
+    )
+
+
 class CrawlProgress(Event):
     """The crawler's throttled progress report of a run (at most one every few seconds)."""
 
@@ -135,4 +155,7 @@ class CrawlProgress(Event):
         default_factory=dict,
         description="URLs not fetched, or fetched and not stored, by reason (robots, http_404, "
         "duplicate, ...)",
+    )
+    keyword_expansion: KeywordExpansion | None = Field(
+        default=None, description="a keyword job's expansions in this run"
     )

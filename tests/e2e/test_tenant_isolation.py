@@ -40,6 +40,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("patch", "/v1/projects/{project_id}"): {"name": "renamed"},
     ("post", "/v1/runs/{run_id}/validations"): {"rules": {}},
     ("post", "/v1/jobs"): {"name": "x", "seeds": ["https://example.com/"]},
+    ("put", "/v1/jobs/{job_id}/expanded-keywords"): {"expanded_keywords": None},
     ("post", "/v1/projects"): {"name": "x"},
     ("post", "/v1/keys"): {"name": "x"},
     ("post", "/v1/users"): {"email": "x@example.com", "role": "viewer"},

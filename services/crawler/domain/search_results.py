@@ -1,23 +1,25 @@
 """Web and image search for keyword jobs: what to ask, and what a provider's answer says.
 
-A keyword job searches each keyword (prefixed with the job's brand for brand jobs) on the
-configured provider — a SearXNG instance's JSON API or the Brave Search API — and seeds the
-run's frontier with the results, each carrying its provenance (keyword, provider, rank,
-engine). An image job searches images, up to its `max_images`. Answers are parsed here; an
-answer that is not the provider's JSON (a CAPTCHA or block page) is an error of its own, and
-an answer with no results is reported as such, with what the provider said about it, never
-taken for a quiet success.
+A keyword job searches each keyword (prefixed with the job's brand for brand jobs), and each
+of its expansions, on the configured provider — a SearXNG instance's JSON API or the Brave
+Search API — and seeds the run's frontier with the results, each carrying its provenance
+(keyword, expansion, provider, rank, engine). An image job searches images, up to its
+`max_images`. Answers are parsed here; an answer that is not the provider's JSON (a CAPTCHA
+or block page) is an error of its own, and an answer with no results is reported as such,
+with what the provider said about it, never taken for a quiet success.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from services.crawler.domain.expansion import keywords_of
 from services.crawler.domain.records import NewUrl, new_url
 from services.crawler.domain.urls import canonical_url
 from shared.events import JobConfig, JobKind
@@ -103,22 +105,32 @@ class ProviderError(Exception):
 class PlannedSearch:
     keyword: str
     request: SearchRequest
+    expansion: str | None = None  # the phrase searched for the keyword, when it is an expansion's
 
 
 RESULTS_PER_PAGE = 20
 
 
-def planned_searches(config: JobConfig) -> list[PlannedSearch]:
-    """The searches a job's keywords ask for: "<brand> <keyword>" for brand jobs; images for an
-    image job, enough pages to reach its `max_images`; the first page of web results otherwise."""
+def planned_searches(
+    config: JobConfig, expansions: Mapping[str, list[str]] | None = None
+) -> list[PlannedSearch]:
+    """The searches a job's keywords ask for (or, given `expansions`, those phrases, each under
+    its keyword): "<brand> <phrase>" for brand jobs; images for an image job, enough pages to
+    reach its `max_images`; the first page of web results otherwise."""
     images = config.kind is JobKind.IMAGES
     wanted = (config.limits.max_images or RESULTS_PER_PAGE) if images else RESULTS_PER_PAGE
     pages = max(1, -(-wanted // RESULTS_PER_PAGE))  # ceiling division
     language = config.options.get("search_language")
     region = config.options.get("search_region")
+    terms: list[tuple[str, str | None]]
+    if expansions is None:
+        terms = [(keyword, None) for keyword in keywords_of(config)]
+    else:
+        terms = [(keyword, phrase) for keyword, phrases in expansions.items() for phrase in phrases]
     planned = []
-    for keyword in dict.fromkeys(keyword.strip() for keyword in config.keywords if keyword.strip()):
-        query = f"{config.brand_name} {keyword}" if config.brand_name else keyword
+    for keyword, expansion in terms:
+        term = expansion or keyword
+        query = f"{config.brand_name} {term}" if config.brand_name else term
         for page in range(1, pages + 1):
             request = SearchRequest(
                 query=query,
@@ -128,7 +140,7 @@ def planned_searches(config: JobConfig) -> list[PlannedSearch]:
                 language=language if isinstance(language, str) else None,
                 region=region if isinstance(region, str) else None,
             )
-            planned.append(PlannedSearch(keyword, request))
+            planned.append(PlannedSearch(keyword, request, expansion))
     return planned
 
 
@@ -148,6 +160,8 @@ def seeded_urls(search: PlannedSearch, provider: str, answer: SearchAnswer) -> l
             "engine": hit.engine,
             "title": hit.title,
         }
+        if search.expansion is not None:
+            provenance["expansion"] = search.expansion
         page = canonical_url(hit.url)
         if images and hit.image_url:
             image = canonical_url(hit.image_url)

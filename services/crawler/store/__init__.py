@@ -60,7 +60,9 @@ from services.crawler.store.searches import (
     requests_this_month,
     run_searches,
     save_provider,
+    settle_expansion,
     settle_search,
+    start_expansion,
 )
 
 __all__ = [
@@ -106,8 +108,10 @@ __all__ = [
     "run_urls",
     "save_provider",
     "set_crawl_status",
+    "settle_expansion",
     "settle_search",
     "skip_pattern_pages_after",
+    "start_expansion",
     "still_leased",
     "store_robots",
     "update_frontier",

@@ -98,8 +98,8 @@ async def claim_progress_reports(
 
 async def complete_finished_runs(conn: Connection, run_ids: Sequence[UUID] | None = None) -> list[Any]:
     """Mark completed, exactly once, the running runs with nothing in flight, no search left to
-    make and nothing left that they may still fetch (queued URLs past the page budget are
-    skipped)."""
+    make, no expansion still awaited (past its deadline it is given up) and nothing left that
+    they may still fetch (queued URLs past the page budget are skipped)."""
     filter_runs = "AND c.run_id = ANY($1)" if run_ids is not None else "AND $1::uuid[] IS NULL"
     finished = await conn.fetch(
         f"""SELECT c.run_id FROM crawl_runs c
@@ -107,6 +107,7 @@ async def complete_finished_runs(conn: Connection, run_ids: Sequence[UUID] | Non
                AND NOT EXISTS (SELECT 1 FROM frontier f WHERE f.run_id = c.run_id AND f.state = 'leased')
                AND NOT EXISTS (SELECT 1 FROM keyword_searches k
                                 WHERE k.run_id = c.run_id AND k.state IN ('pending', 'leased'))
+               AND (c.expansion_state IS DISTINCT FROM 'requested' OR c.expansion_deadline < now())
                AND (c.pages_crawled >= c.max_pages
                     OR NOT EXISTS (SELECT 1 FROM frontier f
                                     WHERE f.run_id = c.run_id AND f.state = 'queued'))
@@ -122,7 +123,12 @@ async def complete_finished_runs(conn: Connection, run_ids: Sequence[UUID] | Non
         ids,
     )
     return await conn.fetch(
-        f"""UPDATE crawl_runs c SET status = 'completed', finished_at = now()
+        f"""UPDATE crawl_runs c SET status = 'completed', finished_at = now(),
+                  expansion_state = CASE WHEN expansion_state = 'requested' THEN 'timed_out'
+                                         ELSE expansion_state END,
+                  expansion_note = CASE WHEN expansion_state = 'requested'
+                                        THEN 'the llm service did not answer in time: not searched'
+                                        ELSE expansion_note END
             WHERE run_id = ANY($1) AND status = 'running'
         RETURNING c.*, (SELECT count(*) FROM pages p WHERE p.run_id = c.run_id) AS pages_published,
                   0 AS in_flight, {_REFUSALS} AS refusals""",

@@ -18,8 +18,8 @@ async def add_searches(
     conn: Connection, *, run_id: UUID, tenant_id: UUID, searches: Sequence[PlannedSearch]
 ) -> None:
     await conn.executemany(
-        """INSERT INTO keyword_searches (run_id, tenant_id, keyword, query, kind, page, request)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING""",
+        """INSERT INTO keyword_searches (run_id, tenant_id, keyword, query, kind, page, request, expansion)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING""",
         [
             (
                 run_id,
@@ -29,10 +29,53 @@ async def add_searches(
                 s.request.kind.value,
                 s.request.page,
                 s.request.to_json(),
+                s.expansion,
             )
             for s in searches
         ],
     )
+
+
+async def start_expansion(
+    conn: Connection,
+    *,
+    run_id: UUID,
+    tenant_id: UUID,
+    state: str,
+    note: str | None,
+    expanded: dict[str, list[str]],
+    wait_seconds: float | None,
+) -> None:
+    """A run's expansions as it starts; with `wait_seconds`, asked and waited for that long."""
+    await conn.execute(
+        """UPDATE crawl_runs SET expansion_state = $3, expansion_note = $4, expanded_keywords = $5,
+                  expansion_deadline = now() + make_interval(secs => $6)
+            WHERE run_id = $1 AND tenant_id = $2""",
+        run_id,
+        tenant_id,
+        state,
+        note,
+        expanded,
+        wait_seconds,
+    )
+
+
+async def settle_expansion(
+    conn: Connection, *, run_id: UUID, tenant_id: UUID, state: str, note: str, expanded: dict[str, list[str]]
+) -> bool:
+    """The answer to a run's expansion request, once; False when it came too late (the run
+    completed without it, was cancelled or deleted) or was taken before."""
+    settled = await conn.fetchval(
+        """UPDATE crawl_runs SET expansion_state = $3, expansion_note = $4, expanded_keywords = $5
+            WHERE run_id = $1 AND tenant_id = $2 AND status = 'running' AND expansion_state = 'requested'
+        RETURNING true""",
+        run_id,
+        tenant_id,
+        state,
+        note,
+        expanded,
+    )
+    return bool(settled)
 
 
 async def lease_search(conn: Connection, *, owner: UUID, lease_seconds: float) -> asyncpg.Record | None:
@@ -100,8 +143,8 @@ async def release_searches(conn: Connection, *, owner: UUID) -> None:
 
 async def run_searches(conn: Connection, *, tenant_id: UUID, run_id: UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
-        """SELECT keyword, query, kind, page, state, provider, results, from_cache, diagnostics, error,
-                  attempts, updated_at
+        """SELECT keyword, expansion, query, kind, page, state, provider, results, from_cache, diagnostics,
+                  error, attempts, updated_at
              FROM keyword_searches WHERE tenant_id = $1 AND run_id = $2 ORDER BY id""",
         tenant_id,
         run_id,

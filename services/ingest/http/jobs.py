@@ -14,6 +14,7 @@ from services.ingest import commands, store
 from services.ingest.domain.submissions import Rejected, validate_job_config
 from services.ingest.http.deps import Context, Principal, Reader, Writer
 from services.ingest.http.models import (
+    ExpandedKeywordsIn,
     ExtractorSchemaIn,
     ExtractorSchemaOut,
     JobIn,
@@ -88,6 +89,8 @@ async def delete_extractor_schema(schema_id: UUID, principal: Writer, context: C
 async def _job_config(conn: Connection, body: JobIn, principal: Principal, settings: Settings) -> JobConfig:
     """The body as a JobConfig, through the same validation as Kafka submissions."""
     raw = body.model_dump(mode="json", exclude={"extractor_schema_id", "schedule_cron", "timezone"})
+    if "max_depth" not in body.limits.model_fields_set:
+        del raw["limits"]["max_depth"]  # unsaid: the kind's default (a keywords job's is 0)
     if body.schedule_cron is not None:
         raw["schedule"] = {"cron": body.schedule_cron, "timezone": body.timezone}
     if body.extractor_schema_id is not None:
@@ -188,6 +191,29 @@ async def get_job(job_id: UUID, principal: Reader, context: Context) -> JobOut:
     if row is None:
         raise not_found("job", job_id)
     return _job_out(row)
+
+
+@router.put("/jobs/{job_id}/expanded-keywords", response_model=JobOut)
+async def set_expanded_keywords(
+    job_id: UUID, body: ExpandedKeywordsIn, principal: Writer, context: Context
+) -> JobOut:
+    """The job's own expansions of its keywords, searched besides them from its next run on,
+    instead of the LLM's (a run's `keyword_expansion` shows what it searched: copy, edit, put
+    here); null gives the choice back to the llm service."""
+    async with context.db.unit_of_work() as uow:
+        row = await store.get_job(uow.conn, tenant_id=principal.tenant_id, job_id=job_id)
+        if row is None:
+            raise not_found("job", job_id)
+        raw = {**row["config"], "expanded_keywords": body.expanded_keywords}
+        verdict = validate_job_config(raw, search_provider=context.settings.search_provider_name())
+        if isinstance(verdict, Rejected):
+            raise Problem(422, "; ".join(verdict.reasons))
+        await store.set_job_config(
+            uow.conn, tenant_id=principal.tenant_id, job_id=job_id, config=verdict.config
+        )
+        updated = await store.get_job(uow.conn, tenant_id=principal.tenant_id, job_id=job_id)
+    assert updated is not None
+    return _job_out(updated)
 
 
 @router.delete("/jobs/{job_id}", status_code=204)

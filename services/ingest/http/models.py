@@ -10,8 +10,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from services.ingest.domain.access import Role, Scope
 from services.ingest.domain.submissions import unstorable_text
-from shared.events import JobKind, Limits, LlmQuery, Pagination, RunExport, ValidationRules
+from shared.events import JobKind, KeywordExpansion, Limits, LlmQuery, Pagination, RunExport, ValidationRules
 from shared.events import Scope as CrawlScope
+from shared.events.config import MAX_EXPANSIONS_PER_KEYWORD
 from shared.search_api import SearchQuery
 
 
@@ -221,6 +222,14 @@ class JobIn(Body):
     seeds: list[str] = Field(default_factory=list, max_length=10_000, description="http(s) URLs")
     keywords: list[str] = Field(default_factory=list, max_length=1_000)
     brand_name: str | None = Field(default=None, max_length=300)
+    expanded_keywords: dict[str, list[str]] | None = Field(
+        default=None,
+        description="per keyword, phrases searched besides it, replacing the LLM's expansions; none: "
+        "the llm service makes them when one is configured ({} or expansions_per_keyword 0: none)",
+    )
+    expansions_per_keyword: int = Field(
+        default=3, ge=0, le=MAX_EXPANSIONS_PER_KEYWORD, description="LLM expansions of a keyword at most"
+    )
     scope: CrawlScope = Field(default_factory=CrawlScope)
     limits: Limits = Field(default_factory=Limits)
     pagination: Pagination = Field(default_factory=Pagination)
@@ -235,6 +244,12 @@ class JobIn(Body):
         max_length=20,
         description="exports made of each run when it completes (dataset, format, options,"
         " link_ttl_seconds): a scheduled job delivers a file per run",
+    )
+
+
+class ExpandedKeywordsIn(Body):
+    expanded_keywords: dict[str, list[str]] | None = Field(
+        description="per keyword of the job, the phrases searched besides it; {}: none; null: the LLM's"
     )
 
 
@@ -294,6 +309,11 @@ class RunOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     progress: Progress
+    keyword_expansion: KeywordExpansion | None = Field(
+        default=None,
+        description="a keyword job's expansions in this run: their state, why, and the phrases searched "
+        "per keyword (GET /v1/runs/{id}/searches lists each search)",
+    )
 
 
 class UploadOut(BaseModel):

@@ -129,6 +129,16 @@ async def upsert_job(
     return bool(stored)
 
 
+async def set_job_config(conn: Connection, *, tenant_id: UUID, job_id: UUID, config: JobConfig) -> None:
+    """A new configuration of the same job (what its next runs do)."""
+    await conn.execute(
+        "UPDATE jobs SET config = $3, updated_at = now() WHERE id = $1 AND tenant_id = $2",
+        job_id,
+        tenant_id,
+        config.model_dump(mode="json"),
+    )
+
+
 async def job_by_idempotency_key(conn: Connection, *, tenant_id: UUID, idempotency_key: str) -> Row | None:
     return row_or_none(
         await conn.fetchrow(

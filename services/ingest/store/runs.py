@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from services.ingest.domain.progress import RunState
@@ -115,7 +116,8 @@ _RUN_COLUMNS = """r.id, r.tenant_id, r.job_id, r.kind, r.trigger, r.status, r.id
                   greatest(p.pages_fetched, p.pages_reported) AS pages_fetched, p.pages_failed,
                   p.pages_total, p.refusals, p.pages_published, p.documents_indexed,
                   p.documents_expected, p.chunks_indexed, p.items_found, p.items_extracted, p.llm_tasks_done,
-                  p.errors, p.extractor_outcomes, p.tokens, p.parts_completed, p.updated_at"""
+                  p.errors, p.extractor_outcomes, p.tokens, p.parts_completed, p.updated_at,
+                  p.keyword_expansion"""
 _RUN_FROM = """FROM runs r LEFT JOIN run_progress p ON p.run_id = r.id
                LEFT JOIN jobs j ON j.id = r.job_id AND j.tenant_id = r.tenant_id"""
 
@@ -194,14 +196,19 @@ async def note_crawl_progress(
     pages_failed: int,
     pages_crawled: int = 0,
     refusals: dict[str, int] | None = None,
+    keyword_expansion: dict[str, Any] | None = None,
 ) -> None:
     """The crawler's reports are snapshots; keep the largest seen (reports may arrive out of
-    order; the refusals of the report with the most pages crawled)."""
+    order; the refusals of the report with the most pages crawled; a keyword expansion's
+    outcome over its still being awaited)."""
     await conn.execute(
         """UPDATE run_progress SET pages_total = greatest(pages_total, $3),
                   pages_failed = greatest(pages_failed, $4),
                   refusals = CASE WHEN $5 >= pages_reported AND $6::jsonb IS NOT NULL
                                   THEN $6::jsonb ELSE refusals END,
+                  keyword_expansion = CASE WHEN $7::jsonb IS NOT NULL AND (keyword_expansion IS NULL
+                                                OR keyword_expansion->>'state' = 'requested')
+                                           THEN $7::jsonb ELSE keyword_expansion END,
                   pages_reported = greatest(pages_reported, $5), updated_at = now()
             WHERE run_id = $1 AND tenant_id = $2""",
         run_id,
@@ -210,6 +217,7 @@ async def note_crawl_progress(
         pages_failed,
         pages_crawled,
         refusals,
+        keyword_expansion,
     )
 
 

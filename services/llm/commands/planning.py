@@ -10,10 +10,11 @@ from services.llm import metrics, store
 from services.llm.domain.tasks import NewTask, query_task, requested_task
 from shared import runs
 from shared.config import Settings
-from shared.events import ItemExtracted, ItemKind, LlmTaskRequested
+from shared.events import SKIPPED_ID, ItemExtracted, ItemKind, LlmTaskRequested, TaskFailed
 from shared.uow import UnitOfWork
 
 NO_ENDPOINT = "no LLM endpoint configured (TRAWL_LLM_URL): tasks wait as pending and run once one is"
+NO_EXPANSION = "no LLM endpoint configured (TRAWL_LLM_URL) to expand the keywords"
 
 
 async def plan_product_tasks(uow: UnitOfWork, settings: Settings, event: ItemExtracted) -> int:
@@ -57,7 +58,23 @@ async def plan_waiting_items(uow: UnitOfWork, settings: Settings, *, tenant_id: 
 
 
 async def take_request(uow: UnitOfWork, settings: Settings, event: LlmTaskRequested) -> bool:
-    """The task a request asks for; False when the request was taken before."""
+    """The task a request asks for; False when the request was taken before. A keyword job's
+    expansions do not wait for an endpoint to be configured: the run goes on without them,
+    told so at once."""
+    if event.kind == "keyword_expansion" and settings.llm_url is None:
+        await uow.outbox.publish(
+            TaskFailed.now(
+                service=uow.service,
+                tenant_id=event.tenant_id,
+                task_kind=f"llm_{event.kind}",
+                error=f"skipped: {NO_EXPANSION}",
+                attempts=0,
+                job_id=event.job_id,
+                run_id=event.run_id,
+                ids={"request_id": str(event.request_id), SKIPPED_ID: "no_endpoint"},
+            )
+        )
+        return False
     if event.session_id is not None:
         session_id = event.session_id
         await store.on_demand_session(

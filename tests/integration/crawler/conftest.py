@@ -41,6 +41,8 @@ def crawler_settings(settings: Settings, allowed: str = "127.0.0.0/8", **overrid
             "crawler_lease_seconds": 3.0,
             "crawler_progress_interval_seconds": 0.5,
             "handler_backoff_initial": 0.05,
+            # No llm service runs here: a keyword run gives its expansions up quickly.
+            "keyword_expansion_wait_seconds": 1.0,
             **overrides,
         }
     )

@@ -75,6 +75,9 @@ async def test_a_keyword_job_fetches_what_its_searches_found_with_their_provenan
         cached = await searches(runtime.pool, again)
 
     assert run["status"] == "completed"
+    # No llm service answered the expansion request: the run went on without, and says so.
+    assert (run["expansion_state"], run["expanded_keywords"]) == ("timed_out", {})
+    assert "did not answer in time" in run["expansion_note"]
     # Only the results, at depth 0: their links (to their own site's articles, to other sites)
     # are past a keyword job's default depth.
     assert {row["url"] for row in rows} == web.found_urls()

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from shared.config import Settings
-from shared.events import ChunkIndexed, CrawlProgress, PageFetched, RunCompleted, RunStatus
+from shared.events import ChunkIndexed, CrawlProgress, KeywordExpansion, PageFetched, RunCompleted, RunStatus
 from shared.producer import publish_direct
 from tests.integration.ingest.conftest import Api
 from tests.support import wait_until
@@ -227,3 +227,43 @@ async def test_runs_show_says_why_urls_were_refused(cli_env: Settings, api: Api)
 async def _shown_with(run_id: str, text: str) -> str | None:
     shown = await trawl("runs", "show", run_id)
     return shown.output if text in shown.output else None
+
+
+async def test_runs_show_gives_a_keyword_runs_expansions_and_expansions_sets_a_jobs_own(
+    cli_env: Settings, api: Api
+) -> None:
+    assert (await trawl("keys", "create", "--tenant", "expansions")).exit_code == 0
+    assert (await trawl("crawl", "https://example.com/")).exit_code == 0
+    run = await api.pool.fetchrow("SELECT id, job_id, tenant_id FROM runs")
+    expanded = KeywordExpansion(
+        state="done", note="2 phrase(s) from tiny", expanded_keywords={"tides": ["tide times"]}
+    )
+    report = CrawlProgress(
+        tenant_id=run["tenant_id"],
+        job_id=run["job_id"],
+        run_id=run["id"],
+        pages_crawled=1,
+        pages_failed=0,
+        pages_skipped=0,
+        pages_total=1,
+        current_depth=0,
+        in_flight=0,
+        reported_at=datetime.now(UTC),
+        keyword_expansion=expanded,
+    )
+    await publish_direct(cli_env, [report])
+    shown = await wait_until(
+        lambda: _shown_with(str(run["id"]), "keyword expansion"), what="expansions shown"
+    )
+    assert (
+        "keyword expansion done: 2 phrase(s) from tiny" in shown
+        and "│ tides " in shown
+        and "tide times" in shown
+    )
+
+    job = str(run["job_id"])
+    refused = await trawl("expansions", job, "--set", "tides=tide times")
+    assert refused.exit_code != 0 and "not one of the job's keywords" in refused.output
+    assert (await trawl("expansions", job, "--set", "no-equals-sign")).exit_code != 0
+    given_back = await trawl("expansions", job, "--llm")
+    assert given_back.exit_code == 0 and "the llm service expands its keywords" in given_back.output

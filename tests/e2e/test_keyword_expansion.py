@@ -143,3 +143,18 @@ async def test_without_an_llm_the_keywords_alone_are_searched_and_the_run_says_w
         found = await _provenance(http, run["id"])
         assert set(found) == web.found_urls() - {web.url("workshop", "/articles/4")}
         assert model.requests == []
+
+
+async def test_when_the_model_refuses_the_keywords_alone_are_searched_and_the_run_says_why(
+    settings: Settings,
+) -> None:
+    async with _api(settings, with_llm=True) as (web, model, http, client):
+        model.fail_next("refusal")  # fails the task for good at once
+        job = await client.create_job({"name": "tides", "kind": "keywords", "keywords": ["tide tables"]})
+        run = await follow(client, (await client.start_run(job["id"]))["id"], wait_seconds=180)
+        assert run["status"] == "completed", run
+        expansion = run["keyword_expansion"]
+        assert expansion["state"] == "failed" and expansion["note"].startswith("refusal:"), expansion
+        assert run["progress"]["errors"] == 1  # a task that failed: counted, unlike one skipped
+        found = await _provenance(http, run["id"])
+        assert set(found) == web.found_urls() - {web.url("workshop", "/articles/4")}

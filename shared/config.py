@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRAWL_", extra="ignore")
 
     home: Path = Field(default=REPO_ROOT / ".trawl", description="state of the local stack")
+    local_port_offset: int = Field(
+        default=0,
+        ge=0,
+        le=20_000,
+        description="added to every port of the local stack, so a second one runs beside the first",
+    )
 
     # External servers; None means "the local stack's".
     kafka_bootstrap: str | None = None
@@ -243,17 +249,21 @@ class Settings(BaseSettings):
         """`TRAWL_PG_DSN=` (set but empty) means the local server, as if it were unset."""
         return None if isinstance(value, str) and not value.strip() else value
 
+    def local_port(self, port: int) -> int:
+        """Where the local stack's server of default port `port` listens."""
+        return port + self.local_port_offset
+
     @property
     def kafka(self) -> str:
-        return self.kafka_bootstrap or f"127.0.0.1:{LOCAL_KAFKA_PORT}"
+        return self.kafka_bootstrap or f"127.0.0.1:{self.local_port(LOCAL_KAFKA_PORT)}"
 
     @property
     def postgres_dsn(self) -> str:
-        return self.pg_dsn or f"postgresql://postgres@127.0.0.1:{LOCAL_PG_PORT}/postgres"
+        return self.pg_dsn or f"postgresql://postgres@127.0.0.1:{self.local_port(LOCAL_PG_PORT)}/postgres"
 
     @property
     def s3_url(self) -> str:
-        return self.s3_endpoint or f"http://127.0.0.1:{LOCAL_S3_PORT}"
+        return self.s3_endpoint or f"http://127.0.0.1:{self.local_port(LOCAL_S3_PORT)}"
 
     @property
     def extractor_url(self) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from shared.config import Settings
-from trawl.localstack import ComponentStatus, StackError, down, process, redact_dsn, status, up
+from trawl.localstack import ComponentStatus, StackError, down, ports, process, redact_dsn, status, up
 from trawl.localstack.kafka import (
     format_arguments,
     new_cluster_id,
@@ -485,3 +485,19 @@ def test_a_taken_lock_is_announced_then_waited_for(tmp_path: Path) -> None:
 def test_wait_until_gives_up_after_the_timeout() -> None:
     assert not wait_until(lambda: False, timeout=0.05, interval=0.01)
     assert wait_until(lambda: True, timeout=0)
+
+
+def test_a_second_stack_under_a_port_offset_shares_no_port_and_its_services_find_it(tmp_path: Path) -> None:
+    local = {"kafka_bootstrap": None, "pg_dsn": None, "s3_endpoint": None}
+    first = Settings(home=tmp_path / "first", **local)
+    second = Settings(home=tmp_path / "second", local_port_offset=7, **local)
+    assert not set(ports(first)) & set(ports(second))
+    assert len(set(ports(second))) == len(ports(second))
+    assert second.kafka.endswith(f":{19092 + 7}")
+    assert f":{15432 + 7}/" in second.postgres_dsn
+    assert second.s3_url.endswith(f":{18333 + 7}")
+    assert {component.address for component in status(second)} == {
+        second.kafka,
+        second.postgres_dsn,
+        second.s3_url,
+    }

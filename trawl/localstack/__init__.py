@@ -23,7 +23,7 @@ from trawl.localstack.postgres import Postgres
 from trawl.localstack.process import LocalComponent, Log, StackError, accepts_connections, exclusive_lock
 from trawl.localstack.seaweed import Seaweed
 
-__all__ = ["ComponentStatus", "StackError", "down", "redact_dsn", "status", "up"]
+__all__ = ["ComponentStatus", "StackError", "down", "ports", "redact_dsn", "status", "up"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,13 @@ def status(settings: Settings) -> list[ComponentStatus]:
     return statuses
 
 
+def ports(settings: Settings) -> list[int]:
+    """Every port the local stack of `settings` listens on (its home and port offset)."""
+    return [
+        port for component in _components(settings, _home(settings)) for port in component.ports().values()
+    ]
+
+
 def redact_dsn(dsn: str) -> str:
     """`dsn`, a URL (the only form asyncpg takes), without its password, for display."""
     parts = urlsplit(dsn)
@@ -100,7 +107,7 @@ def _home(settings: Settings) -> Path:
 
 
 def _components(settings: Settings, home: Path) -> list[LocalComponent]:
-    return [Kafka(home), Postgres(home), Seaweed(home, settings)]
+    return [Kafka(home, settings), Postgres(home, settings), Seaweed(home, settings)]
 
 
 def _external_addresses(settings: Settings) -> dict[str, str]:

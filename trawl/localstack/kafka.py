@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from shared.config import LOCAL_KAFKA_CONTROLLER_PORT, LOCAL_KAFKA_PORT, REPO_ROOT
+from shared.config import LOCAL_KAFKA_CONTROLLER_PORT, LOCAL_KAFKA_PORT, REPO_ROOT, Settings
 from trawl.localstack.process import (
     LOCALHOST,
     Fingerprint,
@@ -124,6 +124,11 @@ class Kafka(LocalComponent):
     label = "Kafka"
     external_env = "TRAWL_KAFKA_BOOTSTRAP"
 
+    def __init__(self, home: Path, settings: Settings) -> None:
+        super().__init__(home)
+        self.port = settings.local_port(PORT)
+        self.controller_port = settings.local_port(CONTROLLER_PORT)
+
     @property
     def lib_dir(self) -> Path:
         return self.dir / "lib"
@@ -140,10 +145,10 @@ class Kafka(LocalComponent):
         return Fingerprint(program="java", args=(MAIN_CLASS, str(self.server_properties)))
 
     def ports(self) -> dict[str, int]:
-        return {"broker": PORT, "controller": CONTROLLER_PORT}
+        return {"broker": self.port, "controller": self.controller_port}
 
     def address(self) -> str:
-        return f"{LOCALHOST}:{PORT}"
+        return f"{LOCALHOST}:{self.port}"
 
     def start(self, log: Log) -> None:
         java = find_java()
@@ -192,7 +197,9 @@ class Kafka(LocalComponent):
 
     def _write_config(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.server_properties.write_text(render_server_properties(self.data_dir, PORT, CONTROLLER_PORT))
+        self.server_properties.write_text(
+            render_server_properties(self.data_dir, self.port, self.controller_port)
+        )
         self.log4j_config.write_text(LOG4J2_PROPERTIES)
 
     def _format_storage(self, java: Path, log: Log) -> None:

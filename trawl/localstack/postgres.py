@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 
-from shared.config import LOCAL_PG_PORT
+from shared.config import LOCAL_PG_PORT, Settings
 from trawl.localstack.process import (
     LOCALHOST,
     Fingerprint,
@@ -69,8 +69,9 @@ class Postgres(LocalComponent):
     label = "PostgreSQL"
     external_env = "TRAWL_PG_DSN"
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, settings: Settings) -> None:
         super().__init__(home)
+        self.port = settings.local_port(PORT)
         self.run_as = SYSTEM_USER if os.geteuid() == 0 else None
 
     @cached_property
@@ -85,7 +86,7 @@ class Postgres(LocalComponent):
 
     @property
     def socket_dir(self) -> Path:
-        return short_socket_dir(self.dir / "run", f".s.PGSQL.{PORT}.lock")
+        return short_socket_dir(self.dir / "run", f".s.PGSQL.{self.port}.lock")
 
     @property
     def ctl_log_path(self) -> Path:
@@ -95,10 +96,10 @@ class Postgres(LocalComponent):
         return Fingerprint(program="postgres", args=("-D", str(self.data_dir)))
 
     def ports(self) -> dict[str, int]:
-        return {"server": PORT}
+        return {"server": self.port}
 
     def address(self) -> str:
-        return local_dsn(PORT)
+        return local_dsn(self.port)
 
     def clear_stale(self) -> bool:
         # postmaster.pid is PostgreSQL's guard against a second server on a data dir that backends
@@ -119,7 +120,7 @@ class Postgres(LocalComponent):
         self._chown(self.log_path, create=True)
         self._pg_ctl(
             ["-w", "-t", str(START_TIMEOUT), "-D", str(self.data_dir), "-l", str(self.log_path),
-             "-o", server_options(PORT, self.socket_dir), "start"],
+             "-o", server_options(self.port, self.socket_dir), "start"],
             timeout=START_TIMEOUT + 15, what="pg_ctl start failed",
         )  # fmt: skip
         proc = self.running()
@@ -128,7 +129,7 @@ class Postgres(LocalComponent):
         self.wait_ready(proc.pid, log)
 
     def ready_error(self) -> str | None:
-        return probe_error(lambda: _select_one(local_dsn(PORT)))
+        return probe_error(lambda: _select_one(local_dsn(self.port)))
 
     def stop(self, proc: psutil.Process, log: Log) -> None:
         try:

@@ -92,6 +92,7 @@ class Seaweed(LocalComponent):
     def __init__(self, home: Path, settings: Settings) -> None:
         super().__init__(home)
         self.settings = settings
+        self.ports_by_flag = {flag: settings.local_port(port) for flag, port in PORTS.items()}
 
     @property
     def log_path(self) -> Path:
@@ -113,16 +114,16 @@ class Seaweed(LocalComponent):
         return Fingerprint(program="weed", args=("mini", f"-dir={self.data_dir}"))
 
     def ports(self) -> dict[str, int]:
-        return dict(PORTS)
+        return dict(self.ports_by_flag)
 
     def address(self) -> str:
-        return f"http://{LOCALHOST}:{PORTS['s3.port']}"
+        return f"http://{LOCALHOST}:{self.ports_by_flag['s3.port']}"
 
     def start(self, log: Log) -> None:
         weed = find_weed()
         self._write_config()
         arguments = mini_arguments(
-            self.data_dir, self.s3_config, self.socket_dir, self.settings.s3_bucket, PORTS
+            self.data_dir, self.s3_config, self.socket_dir, self.settings.s3_bucket, self.ports_by_flag
         )
         # Global flag before the command: glog would otherwise also write files into /tmp.
         self.launch([str(weed), "-logtostderr=true", *arguments], log)

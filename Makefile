@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo lint deploy-tools image test bench up down clean
+.PHONY: setup demo lint deploy-tools image test bench chaos up down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench: setup
 	$(BIN)/python -m bench.near_duplicates
 	$(BIN)/python -m bench.images
 	$(BIN)/python -m bench.export
+
+# The whole system under faults on a stack of its own (tests/chaos): prints a table, fails if a line is off.
+chaos: setup
+	$(BIN)/python -m tests.chaos
 
 up: setup
 	$(BIN)/trawl up

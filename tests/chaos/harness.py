@@ -79,15 +79,10 @@ class Plan:
 
 @dataclass
 class RunResult:
-    """One run as the harness saw it: its settings, ids and timing, and the faults it took."""
+    """One run as the harness saw it: its timing, the faults it took and, with faults, what it made."""
 
-    settings: Settings
-    env: dict[str, str]
-    api: str
-    key: str
     run_id: str
-    seconds: float | None  # to completion; None: not within the plan's timeout
-    model: CountingModel
+    seconds: float | None = None  # to completion; None: not within the plan's timeout
     faults: FaultLog = field(default_factory=FaultLog)
     faults_after_completion: int = 0
     measures: Measures | None = None
@@ -143,8 +138,7 @@ async def one_run(
         await fleet.start_all()
         try:
             made = await bootstrap_tenant(settings, f"chaos-{phase}-{uuid4().hex[:6]}", "chaos@localhost")
-            key = made.key.plaintext
-            async with _api(fleet.api, key) as http:
+            async with _api(fleet.api, made.key.plaintext) as http:
                 created = await http.post(
                     "/v1/extractor-schemas", json={"name": "lamp", "definition": SCHEMA}
                 )
@@ -153,15 +147,15 @@ async def one_run(
                 run_id = (await http.post(f"/v1/jobs/{job['id']}/runs", json={})).json()["id"]
                 rng = random.Random(f"{plan.seed}-{phase}")
                 chaos = Chaos(fleet, stack, settings, model, rng) if faults else None
-                result = RunResult(settings, fleet.env, fleet.api, key, run_id, None, model)
+                result = RunResult(run_id)
                 await _until_done(http, fleet, result, site.shape, plan, chaos)
                 if chaos is not None:
                     result.faults = chaos.log
-                # Faults may have restarted processes at the end: the checks read a ready system.
-                for member in fleet.members:
-                    await fleet.wait_ready(member)
-                result.exits = {member.name: member.exits for member in fleet.members if member.exits}
-                result.measures = await measure(http, settings, fleet.env, run_id, site.shape, model)
+                    # Faults may have restarted processes at the end: the checks read a ready system.
+                    for member in fleet.members:
+                        await fleet.wait_ready(member)
+                    result.exits = {member.name: member.exits for member in fleet.members if member.exits}
+                    result.measures = await measure(http, settings, fleet.env, run_id, site.shape, model)
             return result
         finally:
             fleet.stop_all()

@@ -65,7 +65,7 @@ class Planted:
 @dataclass
 class FaultLog:
     kills: list[str] = field(default_factory=list)
-    restarts: list[str] = field(default_factory=list)
+    restarts: dict[str, float] = field(default_factory=dict)  # piece: seconds from stop to ready
     planted: list[Planted] = field(default_factory=list)
     llm_in_flight_at_kills: int = 0
 
@@ -112,8 +112,8 @@ class Chaos:
         began = time.monotonic()
         await asyncio.to_thread(localstack.down, self.stack, discard, only={fault.kind})
         await asyncio.to_thread(localstack.up, self.stack, discard, only={fault.kind})
-        self.log.restarts.append(fault.kind)
-        return f"restart {fault.kind} ({time.monotonic() - began:.0f} s)"
+        self.log.restarts[fault.kind] = time.monotonic() - began
+        return f"restart {fault.kind} ({self.log.restarts[fault.kind]:.0f} s)"
 
     async def _plant(self, event_type: type[Event], payload: bytes) -> Planted:
         envelope = Envelope.new(source="chaos", type=event_type.type_name(), subject=None, tenant_id=None)

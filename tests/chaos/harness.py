@@ -10,6 +10,7 @@ import asyncio
 import json
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -259,19 +260,37 @@ def table(report: Report) -> tuple[str, bool]:
         else []
     )
     log = chaos.faults
-    rows.append(
+    hit = Counter(log.kills)
+    rows += [
         Line(
-            "faults struck",
-            f"{plan.kills} kills, restarts {'+'.join(plan.restarts)}, {plan.poisons} poison",
-            f"{len(log.kills)} kills ({', '.join(sorted(set(log.kills)))}), restarts "
-            f"{'+'.join(log.restarts)}, {len(log.planted)} poison; "
-            f"{chaos.faults_after_completion} after the end; ended on their own and restarted: "
-            f"{', '.join(f'{name} x{n}' for name, n in chaos.exits.items()) or 'none'}",
-            len(log.kills) == plan.kills
-            and sorted(log.restarts) == sorted(plan.restarts)
-            and len(log.planted) == plan.poisons,
-        )
-    )
+            "kill -9 (each restarted)",
+            str(plan.kills),
+            f"{len(log.kills)}: " + ", ".join(f"{name} x{n}" for name, n in sorted(hit.items())),
+            len(log.kills) == plan.kills,
+        ),
+        Line(
+            "restarts of the stack",
+            "+".join(plan.restarts) or "-",
+            ", ".join(
+                f"{piece} ({seconds:.0f} s to stop and start)" for piece, seconds in log.restarts.items()
+            )
+            or "-",
+            sorted(log.restarts) == sorted(plan.restarts),
+        ),
+        Line(
+            "poison events planted",
+            str(plan.poisons),
+            str(len(log.planted)),
+            len(log.planted) == plan.poisons,
+        ),
+        Line(
+            "faults after the end; processes that exited",
+            "-",
+            f"{chaos.faults_after_completion}; "
+            + (", ".join(f"{name} x{n}" for name, n in chaos.exits.items()) or "none"),
+            True,
+        ),
+    ]
     base = report.baseline.seconds if report.baseline is not None else None
     ratio = f"{chaos.seconds / base:.2f}x" if chaos.seconds and base else "-"
     rows.append(

@@ -11,12 +11,13 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -47,8 +48,7 @@ async def ensure_topics(
     """Create the topics that do not exist yet, and wait until they and the group coordinator
     answer (a consumer or producer started a moment too early logs errors while it retries);
     returns the topics created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
+    admin = await _admin_once_the_broker_answers(bootstrap)
     try:
         missing = await _create_missing(admin, topics, partitions=partitions, replication=replication)
         await _until_ready(bootstrap, admin, missing)
@@ -58,6 +58,23 @@ async def ensure_topics(
 
 
 _READY_TIMEOUT = 30.0
+# A service (re)started while the broker restarts waits this long for it rather than exiting.
+_BROKER_WAIT_SECONDS = 120.0
+
+
+async def _admin_once_the_broker_answers(bootstrap: str) -> AIOKafkaAdminClient:
+    deadline = time.monotonic() + _BROKER_WAIT_SECONDS
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        try:
+            await admin.start()
+            return admin
+        except KafkaConnectionError:
+            await admin.close()
+            if time.monotonic() > deadline:
+                raise
+            log.warning("Kafka at %s does not answer yet; trying again", bootstrap)
+            await asyncio.sleep(1.0)
 
 
 async def _create_missing(

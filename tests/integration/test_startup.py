@@ -3,6 +3,7 @@ ready before its consumers and producer use them."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from uuid import uuid4
@@ -13,9 +14,10 @@ from services.llm.app import SPEC
 from shared import service
 from shared.config import Settings
 from shared.events import JobConfig, JobCreated
+from shared.kafka import delete_topics, ensure_topics
 from shared.producer import publish_direct
 from shared.service import ServiceRuntime
-from tests.support import wait_until
+from tests.support import TcpProxy, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -44,3 +46,28 @@ async def test_a_service_starting_on_new_topics_logs_no_error(
         if record.levelno >= logging.ERROR
     ]
     assert errors == []
+
+
+async def test_a_service_started_while_the_broker_is_down_waits_for_it(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A process restarted during a broker restart (the chaos run does both) waits for the
+    broker and creates its topics then, rather than exiting."""
+    caplog.set_level(logging.WARNING)
+    host, port = settings.kafka.rsplit(":", 1)
+    broker = TcpProxy(host, int(port))  # the broker as the service sees it: down, then up
+    await broker.start()
+    await broker.cut()
+    topic = f"{settings.topic_prefix}late-broker"
+    creating = asyncio.create_task(ensure_topics(f"127.0.0.1:{broker.port}", [topic], partitions=1))
+    try:
+        await wait_until(
+            lambda: creating.done() or "does not answer yet" in caplog.text, what="a refused attempt"
+        )
+        assert not creating.done(), creating.exception()
+        await broker.restore()
+        assert await asyncio.wait_for(creating, timeout=60) == [topic]
+    finally:
+        creating.cancel()
+        await broker.cut()
+        await delete_topics(settings.kafka, [topic])

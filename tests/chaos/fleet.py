@@ -24,8 +24,6 @@ class Member:
     service: str
     port: int
     process: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-    kills: int = 0
     exits: int = 0  # ended on their own (e.g. started while the broker was down)
 
     @property
@@ -62,7 +60,6 @@ class Fleet:
             member.process = subprocess.Popen(
                 [sys.executable, "-m", f"services.{member.service}"], env=env, stdout=output, stderr=output
             )
-        member.starts += 1
 
     async def start_all(self) -> None:
         for member in self.members:
@@ -96,7 +93,6 @@ class Fleet:
         assert member.process is not None
         member.process.send_signal(signal.SIGKILL)
         member.process.wait()
-        member.kills += 1
         self.start(member)
 
     def stop_all(self) -> None:
